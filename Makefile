@@ -1,0 +1,56 @@
+# CH09. 가벼운 도커 이미지 만들기 -- an executable book.
+# `make html` sets everything up on a fresh machine and builds the book; `make test` tests it.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+OUT    := _build
+
+.DEFAULT_GOAL := help
+.PHONY: help html test unit integration book deps engine venv bases clean clean-docker
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+html: venv ## Build the book into _build/html (set-up included)
+	@# A failed set-up must not leave an older site looking current.
+	@scripts/install-deps && scripts/ensure-docker && $(PY) -m dockerlab bases \
+	  || { rm -rf $(OUT)/html; echo "make html: set-up failed (see above); no HTML was left in $(OUT)/html." >&2; exit 1; }
+	$(PY) -m dockerlab build --out $(OUT)
+
+test: venv engine bases ## Run every test: unit, integration (real engine), book (builds the site)
+	$(PY) -m pytest
+
+unit: venv ## Unit tests only (no Docker engine needed)
+	$(PY) -m pytest -m "not engine and not book"
+
+integration: venv engine bases ## Integration tests against the real engine
+	$(PY) -m pytest -m "engine and not book"
+
+book: venv engine bases ## Build the site in a temp dir and check what a reader sees
+	$(PY) -m pytest -m book
+
+deps: ## System packages (docker.io, golang-go, debootstrap, ...) when root on Debian
+	scripts/install-deps
+
+engine: deps ## Make sure a Docker engine answers (installs and starts dockerd if needed)
+	scripts/ensure-docker
+
+venv: $(VENV)/.installed ## Virtualenv with the pinned packages and the dockerlab helper
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	@# The helper package is used in place (src/), like an editable install.
+	$(PY) -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], 'dockerlab.pth').write_text('$(CURDIR)/src\n')"
+	touch $@
+
+bases: venv engine ## Base images: pull, or bootstrap from Debian packages
+	$(PY) -m dockerlab bases
+
+clean: ## Remove the built site and build work files
+	rm -rf $(OUT)
+
+clean-docker: venv ## Remove the containers, networks and images the book created (bases kept)
+	$(PY) -m dockerlab clean

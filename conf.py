@@ -1,0 +1,67 @@
+"""Sphinx configuration for the executable book "CH09. 가벼운 도커 이미지 만들기"."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.resolve()
+# The helper package works from a plain checkout too (make installs it in .venv).
+sys.path.insert(0, str(ROOT / "src"))
+
+# -- Project information -----------------------------------------------------
+
+project = "CH09. 가벼운 도커 이미지 만들기"
+author = "CH09 스터디"
+copyright = "2026, CH09 스터디"
+language = "ko"
+
+# -- General configuration ---------------------------------------------------
+
+extensions = [
+    "myst_nb",
+    "sphinx_copybutton",
+    "dockerlab.sphinxext",  # re-executes a chapter when the examples it lists change
+]
+exclude_patterns = [
+    "_build",
+    ".venv",
+    "README.md",
+    "**/.ipynb_checkpoints",
+    "examples",
+    "bases",
+    "tests",
+    "src",
+    "test-artifacts",
+]
+myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution"]
+myst_heading_anchors = 3
+suppress_warnings = []
+
+# -- Notebook execution (myst-nb) --------------------------------------------
+
+# Text notebooks have no stored outputs, so "auto" executes a page whenever Sphinx reads
+# it; dockerlab.sphinxext makes Sphinx re-read a page when an example it uses changes.
+nb_execution_mode = "auto"
+# A failing cell fails the build; the traceback is printed and kept in _build/.../reports.
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+# Per cell: a cold bootstrap of the Go builder (debootstrap + apt) takes minutes.
+nb_execution_timeout = 1800
+# Run in the chapter's own folder, as a reader running the notebook in Jupyter would.
+nb_execution_in_temp = False
+nb_merge_streams = True
+# Helper tables are Markdown outputs; MyST (not CommonMark) renders pipe tables and admonitions.
+nb_render_markdown_format = "myst"
+
+# -- Options for HTML output -------------------------------------------------
+
+html_theme = "sphinx_book_theme"
+html_title = "CH09. 가벼운 도커 이미지 만들기"
+html_static_path = ["_static"]
+html_css_files = ["book.css"]
+html_last_updated_fmt = "%Y-%m-%d %H:%M UTC"
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "use_fullscreen_button": False,
+    "home_page_in_toc": True,
+}

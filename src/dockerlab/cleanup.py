@@ -1,0 +1,37 @@
+"""Remove what the book and its tests created, found by the project label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docker.errors import APIError, NotFound
+
+from dockerlab.bases import SOURCE_LABEL
+from dockerlab.examples import PROJECT, PROJECT_LABEL
+
+
+def remove_project_objects(client: Any | None = None, *, keep_bases: bool = True) -> dict[str, list[str]]:
+    """Remove labelled containers, networks and images; keep bootstrapped bases unless ``keep_bases`` is false."""
+    if client is None:
+        from dockerlab.engine import docker_client
+
+        client = docker_client()
+    selector = {"label": f"{PROJECT_LABEL}={PROJECT}"}
+    removed: dict[str, list[str]] = {"containers": [], "networks": [], "images": []}
+    for container in client.containers.list(all=True, filters=selector):
+        container.remove(force=True)
+        removed["containers"].append(container.name)
+    for network in client.networks.list(filters=selector):
+        network.remove()
+        removed["networks"].append(network.name)
+    for image in client.images.list(filters=selector):
+        if keep_bases and image.labels.get(SOURCE_LABEL) == "bootstrapped":
+            continue
+        for tag in image.tags or [image.id]:
+            try:
+                client.images.remove(tag, force=True)
+                removed["images"].append(tag)
+            except (APIError, NotFound):
+                pass
+    client.images.prune(filters={"dangling": True})
+    return removed

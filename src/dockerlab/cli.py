@@ -1,0 +1,59 @@
+"""Command line: ``python -m dockerlab {bases,build,clean}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dockerlab.errors import DockerLabError
+
+
+def _bases(args: argparse.Namespace) -> int:
+    from dockerlab.bases import KNOWN_BASES, ensure_base
+    from dockerlab.sizes import human_size
+
+    for name in args.names or KNOWN_BASES:
+        base = ensure_base(name)
+        print(f"{base.name:24} {base.short_id}  {human_size(base.size):>8}  {base.origin}: {base.detail}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from dockerlab.bookbuild import build
+
+    return build(Path(args.source), Path(args.out))
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from dockerlab.cleanup import remove_project_objects
+
+    removed = remove_project_objects(keep_bases=not args.all)
+    for kind, names in removed.items():
+        print(f"removed {len(names)} {kind}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dockerlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("bases", help="make sure every base image exists (pull, else bootstrap) and print provenance")
+    p.add_argument("names", nargs="*")
+    p.set_defaults(func=_bases)
+    p = sub.add_parser("build", help="build the book with sphinx-build; one clear line on failure")
+    p.add_argument("--source", default=".")
+    p.add_argument("--out", default="_build")
+    p.set_defaults(func=_build)
+    p = sub.add_parser("clean", help="remove the containers, networks and images the book created")
+    p.add_argument("--all", action="store_true", help="also remove the bootstrapped base images")
+    p.set_defaults(func=_clean)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DockerLabError as err:
+        print(f"dockerlab: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

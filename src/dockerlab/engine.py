@@ -1,0 +1,34 @@
+"""The connection to the Docker engine."""
+
+from __future__ import annotations
+
+import functools
+
+import docker
+from docker.errors import DockerException
+
+from dockerlab.errors import EngineUnavailable
+
+#: Timeout (seconds) for one API call; builds stream and may take minutes.
+API_TIMEOUT = 1800
+
+
+@functools.lru_cache(maxsize=None)
+def docker_client(base_url: str | None = None) -> docker.DockerClient:
+    """Return a client for the engine that ``docker info`` would reach (``DOCKER_HOST`` honoured).
+
+    >>> docker_client().ping()  # doctest: +SKIP
+    True
+    """
+    try:
+        if base_url is None:
+            client = docker.from_env(timeout=API_TIMEOUT)
+        else:
+            client = docker.DockerClient(base_url=base_url, timeout=API_TIMEOUT)
+        client.ping()
+    except DockerException as err:
+        raise EngineUnavailable(
+            "No Docker engine answers; run `scripts/ensure-docker` (or `make engine`) to start one, "
+            f"or set DOCKER_HOST to a running engine ({err.__class__.__name__})."
+        ) from None
+    return client

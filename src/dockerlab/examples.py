@@ -1,0 +1,167 @@
+"""Build and run the book's examples (``examples/<name>/``) on the real engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from docker.errors import APIError, BuildError, ContainerError, ImageNotFound
+
+from dockerlab.errors import DockerLabError, ExampleBuildError
+from dockerlab.measure import ImageStats, image_stats
+
+#: Every image and container the book creates carries this label, so cleanup can find them.
+PROJECT_LABEL = "org.ch09book.project"
+PROJECT = "ch09"
+EXAMPLE_LABEL = "org.ch09book.example"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """Return the book's root: ``$CH09_ROOT``, else the nearest folder up from ``start`` (cwd) with ``examples/`` and ``conf.py``."""
+    env = os.environ.get("CH09_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "examples").is_dir() and (folder / "conf.py").is_file():
+            return folder
+    raise DockerLabError(f"cannot find the book's root (a folder with examples/ and conf.py) above {here}; set CH09_ROOT.")
+
+
+def example_dir(name: str, root: Path | None = None) -> Path:
+    """Return ``examples/<name>`` and check it exists."""
+    path = (root or project_root()) / "examples" / name
+    if not path.is_dir():
+        raise DockerLabError(f"there is no example named {name!r} (looked for {path}).")
+    return path
+
+
+def work_dir(name: str, root: Path | None = None) -> Path:
+    """A scratch folder for build contexts and artifacts, outside ``examples/`` so builds never touch the sources."""
+    path = (root or project_root()) / "_build" / "work" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stage_context(name: str, root: Path | None = None) -> Path:
+    """Copy ``examples/<name>`` into a fresh build context under ``_build/work`` and return it."""
+    source = example_dir(name, root)
+    context = work_dir("contexts", root) / name
+    if context.exists():
+        shutil.rmtree(context)
+    shutil.copytree(source, context, symlinks=True)
+    return context
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """An image built from an example, with its measurements and the build log."""
+
+    example: str
+    stats: ImageStats
+    log: tuple[str, ...]
+
+    @property
+    def tag(self) -> str:
+        return self.stats.tag
+
+
+def _docker_message(chunks: Iterable[dict[str, Any]]) -> str:
+    for chunk in chunks:
+        if "error" in chunk:
+            return str(chunk["error"]).strip()
+        detail = chunk.get("errorDetail")
+        if detail:
+            return str(detail.get("message", detail)).strip()
+    return "unknown error"
+
+
+def build_example(
+    name: str,
+    tag: str,
+    *,
+    dockerfile: str = "Dockerfile",
+    prepare: Callable[[Path], None] | None = None,
+    target: str | None = None,
+    buildargs: dict[str, str] | None = None,
+    client: Any | None = None,
+    root: Path | None = None,
+) -> BuiltImage:
+    """Build ``examples/<name>`` as ``tag`` (like ``docker image build -t TAG .``) and measure it.
+
+    ``prepare(context)`` runs on the staged copy before the build, e.g. to compile a binary
+    into the context. A failing build raises :class:`ExampleBuildError` naming the example.
+
+    >>> build_example("hello", "ch09/hello:latest", prepare=compile_hello).stats.human  # doctest: +SKIP
+    '1.82MB'
+    """
+    if client is None:
+        from dockerlab.engine import docker_client
+
+        client = docker_client()
+    context = stage_context(name, root)
+    if prepare is not None:
+        prepare(context)
+    log: list[str] = []
+    chunks: list[dict[str, Any]] = []
+    try:
+        stream = client.api.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            target=target,
+            buildargs=buildargs or {},
+            labels={PROJECT_LABEL: PROJECT, EXAMPLE_LABEL: name},
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        for chunk in stream:
+            chunks.append(chunk)
+            if "stream" in chunk:
+                log.extend(line for line in chunk["stream"].splitlines() if line.strip())
+    except (APIError, BuildError) as err:
+        raise ExampleBuildError(f"examples/{name}: docker build failed: {getattr(err, 'explanation', None) or err}") from None
+    if any("error" in c or "errorDetail" in c for c in chunks):
+        raise ExampleBuildError(f"examples/{name}: docker build failed: {_docker_message(chunks)}")
+    return BuiltImage(example=name, stats=image_stats(tag, client), log=tuple(log))
+
+
+def run_image(
+    tag: str,
+    command: str | list[str] | None = None,
+    *,
+    client: Any | None = None,
+    **kwargs: Any,
+) -> str:
+    """Run ``tag`` once like ``docker container run --rm TAG [COMMAND]`` and return its output.
+
+    The container runs with no capabilities and no new privileges, is labelled, and is
+    always removed, also when it fails.
+    """
+    if client is None:
+        from dockerlab.engine import docker_client
+
+        client = docker_client()
+    kwargs.setdefault("cap_drop", ["ALL"])
+    kwargs.setdefault("security_opt", ["no-new-privileges"])
+    labels = dict(kwargs.pop("labels", {}) or {})
+    labels.setdefault(PROJECT_LABEL, PROJECT)
+    container = client.containers.create(tag, command, labels=labels, **kwargs)
+    try:
+        container.start()
+        result = container.wait(timeout=600)
+        output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        if int(result.get("StatusCode", 1)) != 0:
+            raise DockerLabError(
+                f"container of {tag} exited with status {result.get('StatusCode')}: {output.strip()[-500:]}"
+            )
+        return output
+    finally:
+        try:
+            container.remove(force=True)
+        except (APIError, ImageNotFound, ContainerError):
+            pass

@@ -1,0 +1,103 @@
+"""Render measurements for the book: Markdown tables, glued values, notices.
+
+Everything here turns numbers measured by :mod:`dockerlab.measure` into what a page shows;
+nothing here measures or invents a number.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from dockerlab.measure import ImageStats, LayerRow
+from dockerlab.sizes import human_size
+
+
+def _escape(cell: object) -> str:
+    return str(cell).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]], align: str | None = None) -> str:
+    """Return a Markdown pipe table; ``align`` has one of ``l``/``r`` per column.
+
+    >>> print(markdown_table(["a", "b"], [[1, 2]], align="lr"))
+    | a | b |
+    |:--|--:|
+    | 1 | 2 |
+    """
+    align = align or "l" * len(headers)
+    marks = {"l": ":--", "r": "--:", "c": ":-:"}
+    lines = [
+        "| " + " | ".join(_escape(h) for h in headers) + " |",
+        "|" + "|".join(marks[a] for a in align) + "|",
+    ]
+    lines += ["| " + " | ".join(_escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def images_table(images: Iterable[ImageStats]) -> str:
+    """The book's table of images: tag, size as docker shows it, exact bytes, layers."""
+    return markdown_table(
+        ["이미지(태그)", "크기 (docker image ls)", "정확한 바이트 수", "레이어 수"],
+        [[f"`{s.tag}`", s.human, f"{s.size:,}", s.layers] for s in images],
+        align="llrr",
+    )
+
+
+def layers_table(rows: Iterable[LayerRow]) -> str:
+    """``docker image history`` as a table, oldest layer first."""
+    body = []
+    for i, row in enumerate(rows, 1):
+        instruction = row.created_by if len(row.created_by) <= 90 else row.created_by[:87] + "..."
+        body.append([i, f"`{instruction}`", "(메타데이터)" if row.empty else row.human, f"{row.size:,}"])
+    return markdown_table(["#", "인스트럭션", "크기", "바이트"], body, align="rllr")
+
+
+def show_markdown(text: str) -> Any:
+    """Display Markdown in a notebook (rendered by myst-nb as MyST)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def glue_size(key: str, size: int) -> str:
+    """Glue ``size`` as ``key`` (docker's format, e.g. ``1.82MB``) and ``key_bytes`` (the int).
+
+    In prose: ``{glue:text}`key``` and ``{glue:text}`key_bytes:,d```.
+    """
+    from myst_nb import glue
+
+    text = human_size(size)
+    glue(key, text, display=False)
+    glue(f"{key}_bytes", int(size), display=False)
+    return text
+
+
+def glue_text(key: str, text: str) -> str:
+    """Glue a short text (a tag, a version, a ratio) for ``{glue:text}``."""
+    from myst_nb import glue
+
+    glue(key, str(text), display=False)
+    return str(text)
+
+
+def unavailable_notice(what: str, reason: str) -> str:
+    """The one notice a page shows for a step this build could not run: no figures, just the reason."""
+    return f":::{{warning}} 이 빌드에서는 실행하지 않음\n**{what}**: {reason}\n:::"
+
+
+def substitutes_note(names: Sequence[str], client: Any | None = None) -> str:
+    """A short note naming the base images on this page that were bootstrapped, not pulled ("" when none)."""
+    from dockerlab.bases import base_provenance
+
+    made = [base_provenance(n, client) for n in names]
+    made = [b for b in made if b.origin == "bootstrapped"]
+    if not made:
+        return ""
+    items = "\n".join(f"- `{b.name}`: {b.detail} (`{b.packages}`)" for b in made)
+    return (
+        ":::{note} 대체 기반 이미지\n"
+        "이 빌드에서는 컨테이너 레지스트리에 닿을 수 없어, 이 페이지가 쓰는 다음 기반 이미지를 공식 이미지와 같은 방법으로 "
+        "데비안 패키지에서 직접 만들어 공식 이름으로 태그했습니다. 크기는 공식 이미지와 다를 수 있습니다. "
+        "전체 목록은 {doc}`/status`에 있습니다.\n\n"
+        f"{items}\n:::"
+    )

@@ -1,0 +1,49 @@
+"""Sizes formatted exactly as the docker CLI prints them.
+
+``docker image ls`` formats the SIZE column with go-units'
+``HumanSizeWithPrecision(size, 3)``: decimal units (1 kB = 1000 B), three
+significant digits, Go's ``%.*g`` verb and no space before the unit.
+"""
+
+from __future__ import annotations
+
+_DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+
+
+def _go_g(value: float, precision: int) -> str:
+    """Format like Go's ``fmt.Sprintf("%.*g", precision, value)``."""
+    text = f"{value:.{precision}g}"
+    if "e" in text:
+        # Go writes at least two exponent digits, as Python does ("1e+03").
+        mantissa, exponent = text.split("e")
+        sign = exponent[0]
+        digits = exponent[1:].lstrip("0").rjust(2, "0")
+        text = f"{mantissa}e{sign}{digits}"
+    return text
+
+
+def human_size(size: float, precision: int = 3) -> str:
+    """Return ``size`` bytes as ``docker image ls`` shows it.
+
+    >>> human_size(1_823_456)
+    '1.82MB'
+    """
+    if size < 0:
+        raise ValueError(f"a size cannot be negative: {size}")
+    value = float(size)
+    index = 0
+    while value >= 1000.0 and index < len(_DECIMAL_UNITS) - 1:
+        value /= 1000.0
+        index += 1
+    return f"{_go_g(value, precision)}{_DECIMAL_UNITS[index]}"
+
+
+def ratio_text(part: float, whole: float) -> str:
+    """Return ``part / whole`` as a percentage with one decimal.
+
+    >>> ratio_text(1, 8)
+    '12.5%'
+    """
+    if whole <= 0:
+        raise ValueError("the whole must be positive")
+    return f"{100.0 * part / whole:.1f}%"

@@ -1,0 +1,110 @@
+"""Sphinx extension: re-execute a notebook when the example files it uses change.
+
+myst-nb's ``auto`` mode executes a text notebook whenever Sphinx reads it, and Sphinx
+re-reads a page only when the page (or a dependency it noted) changed. A notebook that
+builds ``examples/hello`` must also be re-read when a file there changes, is added or is
+removed; jupyter-cache's key ignores such files. Each page lists what it builds from in
+its front matter::
+
+    ---
+    depends:
+      - examples/hello
+    ---
+
+and this extension stores a content digest of each listed path in the environment. On the
+next build, a page whose inputs' digests changed is marked outdated, so exactly the
+chapters that use an edited example execute again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
+_SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
+
+
+def front_matter_depends(text: str) -> list[str]:
+    """Return the ``depends`` list of a MyST page's front matter ([] when absent).
+
+    >>> front_matter_depends("---\\ndepends: [examples/hello]\\n---\\n# x")
+    ['examples/hello']
+    """
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return []
+    data = yaml.safe_load(match.group(1)) or {}
+    value = data.get("depends") or []
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return [str(v).strip("/") for v in value]
+
+
+def digest_path(path: Path) -> str:
+    """Digest of a file, or of a folder's relative names and contents (sorted); "missing" when absent."""
+    if not path.exists():
+        return "missing"
+    sha = hashlib.sha256()
+    files: Iterable[Path] = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if _SKIP_PARTS.intersection(file.parts):
+            continue
+        rel = file.name if path.is_file() else file.relative_to(path).as_posix()
+        sha.update(rel.encode() + b"\0")
+        sha.update(file.read_bytes())
+        sha.update(b"\0")
+    return sha.hexdigest()
+
+
+def _store(env: BuildEnvironment) -> dict[str, dict[str, str]]:
+    if not hasattr(env, "dockerlab_depends"):
+        env.dockerlab_depends = {}  # type: ignore[attr-defined]
+    return env.dockerlab_depends  # type: ignore[attr-defined]
+
+
+def _root(app: Sphinx) -> Path:
+    return Path(app.confdir)
+
+
+def _record(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    store = _store(env)
+    root = _root(app)
+    for docname in docnames:
+        source = Path(env.doc2path(docname))
+        depends = front_matter_depends(source.read_text(encoding="utf-8")) if source.suffix == ".md" else []
+        for rel in depends:
+            if not (root / rel).exists():
+                logger.warning("%s: depends on %s, which does not exist", docname, rel, location=docname)
+        store[docname] = {rel: digest_path(root / rel) for rel in depends}
+
+
+def _outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+    root = _root(app)
+    stale: list[str] = []
+    store = _store(env)
+    for docname in [d for d in store if d not in env.found_docs or d in removed]:
+        del store[docname]
+    for docname, inputs in sorted(store.items()):
+        if docname in changed:
+            continue
+        moved = [rel for rel, digest in inputs.items() if digest_path(root / rel) != digest]
+        if moved:
+            logger.info("dockerlab: %s changed; %s will execute again", ", ".join(moved), docname)
+            stale.append(docname)
+    return stale
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("env-get-outdated", _outdated)
+    app.connect("env-before-read-docs", _record)
+    return {"version": "1", "env_version": 1, "parallel_read_safe": False, "parallel_write_safe": True}
