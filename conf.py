@@ -34,6 +34,8 @@ exclude_patterns = [
 ]
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution"]
 myst_heading_anchors = 3
+# Figures and tables are numbered so the prose can refer to them ({numref}).
+numfig = True
 suppress_warnings = []
 
 # -- Notebook execution (myst-nb) --------------------------------------------

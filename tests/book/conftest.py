@@ -1,0 +1,82 @@
+"""The book test: build the whole site once, from a copy of the sources, into a temp dir.
+
+``built_book`` is session-scoped: every test in tests/book reads the same build. Tests that
+edit sources (incremental rebuilds) live in ``test_zz_incremental.py`` so they run last.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[2]
+#: What a build needs from the repository (everything else, e.g. .venv and _build, stays out).
+SOURCES = ("conf.py", "index.md", "status.md", "chapters", "examples", "bases", "_static", "src")
+
+
+@dataclass
+class Book:
+    """A built copy of the book."""
+
+    src: Path
+    out: Path
+    output: str
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def html_dir(self) -> Path:
+        return self.out / "html"
+
+    def page(self, docname: str) -> BeautifulSoup:
+        """The parsed HTML of ``docname`` (e.g. ``chapters/02-1-scratch``)."""
+        return BeautifulSoup((self.html_dir / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+
+    def build(self) -> subprocess.CompletedProcess[str]:
+        """Build again in place (incremental) and return the finished process."""
+        proc = run_build(self.src, self.out)
+        self.outputs.append(proc.stdout)
+        return proc
+
+
+def copy_sources(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SOURCES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def run_build(src: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m dockerlab build`` (sphinx-build -nW --keep-going) of ``src`` into ``out``."""
+    env_path = f"{src / 'src'}"
+    return subprocess.run(
+        [sys.executable, "-m", "dockerlab", "build", "--source", str(src), "--out", str(out)],
+        cwd=src, capture_output=True, text=True, timeout=3600,
+        env={**__import__("os").environ, "PYTHONPATH": env_path, "CH09_ROOT": str(src)},
+    )
+
+
+def executed_notebooks(output: str) -> list[str]:
+    """The pages myst-nb executed in one build, from its log lines."""
+    return sorted(set(re.findall(r"(\S+)\.md: Executing notebook", output)))
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory: pytest.TempPathFactory, engine) -> Book:
+    """The whole book built with warnings as errors from a fresh copy of the sources."""
+    base = tmp_path_factory.mktemp("book")
+    src = copy_sources(base / "src")
+    out = base / "out"
+    proc = run_build(src, out)
+    assert proc.returncode == 0, f"the book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    return Book(src=src, out=out, output=proc.stdout, outputs=[proc.stdout])
