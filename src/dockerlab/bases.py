@@ -8,7 +8,9 @@ is built, tagged with the official name and labelled with its provenance, so not
   minimizing apt/dpkg config, published as ``FROM scratch`` + ``ADD rootfs.tar /``;
 * ``debian:bookworm-slim`` -- the same rootfs, slimmed as ``debuerreotype-slimify`` does;
 * ``busybox:latest`` -- Debian's ``busybox-static`` binary in ``FROM scratch``, applets as hard links;
-* ``golang:1.19`` -- ``debian:bookworm`` plus Debian's ``golang-go`` (Go 1.19) and a C toolchain.
+* ``golang:1.19`` -- ``debian:bookworm`` plus Debian's ``golang-go`` (Go 1.19) and a C toolchain;
+* ``ch09/distroless-static:debian12`` -- a distroless-style runtime made here (never pulled): the files
+  of Debian's ca-certificates, tzdata and netbase in ``FROM scratch``, a nonroot user (65532), ``/tmp``.
 
 Alpine cannot be made from Debian packages; it is never faked (see :data:`UNAVAILABLE`).
 """
@@ -130,7 +132,7 @@ def _tar_rootfs(rootfs: Path, out: Path, *, gzip: bool = False) -> Path:
     _run(
         [
             "tar", "--numeric-owner", "--sort=name", f"--mtime=@{SOURCE_DATE_EPOCH}", "--clamp-mtime",
-            "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "--xattrs-exclude=*",
+            "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*",
             "-C", str(rootfs), "-cf", str(tmp), ".",
         ],
         "pack the root filesystem",
@@ -335,11 +337,24 @@ def _bootstrap_golang(name: str, client: Any, root: Path | None) -> None:
                 "golang-go (Debian bookworm: Go 1.19)", _bases_dir(root) / "golang" / "Dockerfile")
 
 
+def _bootstrap_distroless(name: str, client: Any, root: Path | None) -> None:
+    ensure_base("debian:bookworm", client=client, root=root)
+    context = work_dir("bases", root) / "distroless-static"
+    if context.exists():
+        shutil.rmtree(context)
+    context.mkdir(parents=True)
+    _build_base(client, context, name,
+                "built here from Debian packages, not Google's distroless: debian:bookworm stage lays out "
+                "ca-certificates, tzdata, netbase, passwd with nonroot (65532), /tmp -> FROM scratch",
+                "ca-certificates, tzdata, netbase (Debian bookworm)", _bases_dir(root) / "distroless-static" / "Dockerfile")
+
+
 BOOTSTRAPPERS: dict[str, Callable[[str, Any, Path | None], None]] = {
     "debian:bookworm": lambda n, c, r: _bootstrap_debian(n, c, r, slim=False),
     "debian:bookworm-slim": lambda n, c, r: _bootstrap_debian(n, c, r, slim=True),
     "busybox:latest": _bootstrap_busybox,
     "golang:1.19": _bootstrap_golang,
+    "ch09/distroless-static:debian12": _bootstrap_distroless,
 }
 
 #: The base images the book's examples use, in the order they are made.

@@ -22,7 +22,7 @@ from pathlib import Path
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Unavailable|Timeout\w*)): (.+)$")
 _CRASH_LOG = re.compile(r"The full traceback has been saved in:\s*\n?\s*(\S+)")
-_FAILED_PAGE = re.compile(r"ExecutionError: (\S+)")
+_FAILED_PAGE = re.compile(r"ExecutionError: (\S+\.(?:md|ipynb))$", re.M)
 _WARNING = re.compile(r"^(.*?)(?:: )?(WARNING|ERROR): (.+)$")
 
 
@@ -45,8 +45,9 @@ def summarize_failure(output: str, crash_log: str = "") -> Failure:
     'The book build failed: /b/chapters/x.md: ValueError: bad'
     """
     text = ANSI.sub("", crash_log + "\n" + output)
-    page_match = _FAILED_PAGE.search(text)
-    page = page_match.group(1) if page_match else ""
+    pages = _FAILED_PAGE.findall(text)
+    page_match = bool(pages)
+    page = pages[-1] if pages else ""
     if page_match:
         # The cell's own exception is the last error line before the chained Sphinx traceback.
         cell_part = text.split("The above exception was the direct cause")[0]

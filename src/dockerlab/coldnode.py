@@ -1,0 +1,322 @@
+"""A cold node: a second, private Docker engine that holds no image layers.
+
+``docker rmi`` of one tag on the book's engine is not a cold node: the base layers stay.
+This module starts a second ``dockerd`` beside the first, with its own data root, exec root,
+pidfile and socket, no bridge and no iptables rules, so it touches nothing of the first
+engine. It pulls from a registry like a freshly added cluster node would; :func:`cold_node`
+always stops it and removes its data.
+
+>>> with cold_node() as node:  # doctest: +SKIP
+...     pulled = node.pull("127.0.0.1:5000/busybox:latest")
+...     round(pulled.seconds, 1), pulled.disk_added
+(0.3, 2121728)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from dockerlab.errors import DockerLabError
+from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.registry import push_error
+
+DOCKERD = "dockerd"
+
+
+class ColdNodeError(DockerLabError):
+    """The second engine could not be started, used or removed."""
+
+
+@dataclass(frozen=True)
+class NodePaths:
+    """Where one cold node keeps everything: all of it under ``root``."""
+
+    root: Path
+
+    @property
+    def data_root(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def exec_root(self) -> Path:
+        return self.root / "exec"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.root / "dockerd.pid"
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "docker.sock"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "daemon.json"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "dockerd.log"
+
+    @property
+    def host(self) -> str:
+        """The ``-H`` address, also the client's ``base_url``."""
+        return f"unix://{self.socket}"
+
+
+def dockerd_command(paths: NodePaths, insecure_registries: Sequence[str] = (), binary: str = DOCKERD) -> list[str]:
+    """The command line of a second engine that shares nothing with the first.
+
+    >>> dockerd_command(NodePaths(Path("/n")), ["10.0.0.2:5000"])[-4:]
+    ['--bridge=none', '--iptables=false', '--insecure-registry', '10.0.0.2:5000']
+    """
+    command = [
+        binary,
+        # Its own (empty) config file, so /etc/docker/daemon.json of the first engine does not apply.
+        "--config-file", str(paths.config),
+        "--data-root", str(paths.data_root),
+        "--exec-root", str(paths.exec_root),
+        "--pidfile", str(paths.pidfile),
+        "-H", paths.host,
+        "--bridge=none",
+        "--iptables=false",
+    ]
+    for registry in insecure_registries:
+        command += ["--insecure-registry", registry]
+    return command
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes of disk ``path`` occupies (allocated blocks, each hard-linked file counted once), like ``du -s -B1``.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); disk_usage(d) >= 0
+    True
+    """
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder, dirs, files in os.walk(path, onerror=lambda err: None):
+        for name in (folder, *(os.path.join(folder, n) for n in [*dirs, *files])):
+            try:
+                st = os.lstat(name)
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            total += st.st_blocks * 512
+    return total
+
+
+def mounts_under(root: Path, mountinfo: str | None = None) -> list[str]:
+    """Mount points at or below ``root``, deepest first (from ``/proc/self/mountinfo``).
+
+    >>> mounts_under(Path("/n"), "1 2 0:1 / /n/data/overlay2/x/merged rw - overlay o rw\\n3 4 0:2 / /proc rw - proc p rw")
+    ['/n/data/overlay2/x/merged']
+    """
+    if mountinfo is None:
+        mountinfo = Path("/proc/self/mountinfo").read_text()
+    prefix = str(root).rstrip("/")
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 4:
+            point = fields[4].replace("\\040", " ")
+            if point == prefix or point.startswith(prefix + "/"):
+                points.append(point)
+    return sorted(points, key=lambda p: p.count("/"), reverse=True)
+
+
+def processes_under(root: Path) -> list[int]:
+    """PIDs whose command line names ``root``: the engine and the containerd it started for this node."""
+    needle = str(root).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """One pull onto the cold node: how long it took and what it left on the node's disk."""
+
+    reference: str
+    seconds: float
+    disk_added: int
+    size: int  # the image size as this node's engine reports it
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One container run on the cold node: time from create to exit, and its output."""
+
+    seconds: float
+    output: str
+
+
+class ColdNode:
+    """A running second engine; use :func:`cold_node` to get one."""
+
+    def __init__(self, paths: NodePaths, process: subprocess.Popen[bytes], client: Any) -> None:
+        self.paths = paths
+        self.process = process
+        self.client = client
+
+    def layer_count(self) -> int:
+        """Layer folders in the node's overlay2 store (``l`` holds only short links)."""
+        store = self.paths.data_root / "overlay2"
+        if not store.is_dir():
+            return 0
+        return sum(1 for p in store.iterdir() if p.name != "l")
+
+    def wipe(self) -> None:
+        """Remove every container and image, and check that no layer is left: the node is cold again."""
+        for container in self.client.containers.list(all=True):
+            container.remove(force=True)
+        for image in self.client.images.list(all=True):
+            self.client.images.remove(image.id, force=True)
+        left = self.layer_count()
+        if left or self.client.images.list(all=True):
+            raise ColdNodeError(f"the cold node still holds {left} layer(s) after removing every image.")
+
+    def disk_used(self) -> int:
+        """Bytes the node's data root occupies on disk."""
+        return disk_usage(self.paths.data_root)
+
+    def pull(self, reference: str) -> PullResult:
+        """``docker pull REFERENCE`` on this node, timed (download, decompression and extraction of every layer)."""
+        if self.layer_count():
+            raise ColdNodeError(f"the node is not cold before pulling {reference}; wipe it first.")
+        before = self.disk_used()
+        started = time.perf_counter()
+        chunks = list(self.client.api.pull(reference, stream=True, decode=True))
+        seconds = time.perf_counter() - started
+        error = push_error(chunks)
+        if error:
+            raise ColdNodeError(f"the cold node could not pull {reference}: {error}")
+        size = int(self.client.api.inspect_image(reference)["Size"])
+        return PullResult(reference=reference, seconds=seconds, disk_added=self.disk_used() - before, size=size)
+
+    def run(self, reference: str, command: str | list[str] | None = None) -> RunResult:
+        """Run ``reference`` once (no network, no capabilities) and time it from create to exit."""
+        started = time.perf_counter()
+        container = self.client.containers.create(
+            reference, command, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            labels={PROJECT_LABEL: PROJECT},
+        )
+        try:
+            container.start()
+            status = container.wait(timeout=300)
+            seconds = time.perf_counter() - started
+            output = container.logs().decode("utf-8", "replace")
+        finally:
+            container.remove(force=True)
+        if int(status.get("StatusCode", 1)) != 0:
+            raise ColdNodeError(f"{reference} exited with status {status.get('StatusCode')} on the cold node: "
+                                f"{output.strip()[-300:]}")
+        return RunResult(seconds=seconds, output=output)
+
+
+def _last_log_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if "level=error" in line or "failed" in line]
+    except OSError:
+        return "no log"
+    return lines[-1][-300:] if lines else "see its log"
+
+
+def _stop(process: subprocess.Popen[bytes], paths: NodePaths, grace: float = 30.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=grace)
+    # containerd is the engine's child in its own process group; it exits with the engine,
+    # but a killed engine may leave it behind. Only processes naming this node's folder.
+    deadline = time.monotonic() + 10
+    while processes_under(paths.root) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in processes_under(paths.root):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _remove(paths: NodePaths) -> None:
+    for point in mounts_under(paths.root):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+    if mounts_under(paths.root):
+        raise ColdNodeError(f"something is still mounted under {paths.root}; it was not removed.")
+    shutil.rmtree(paths.root, ignore_errors=True)
+    if paths.root.exists():
+        raise ColdNodeError(f"could not remove the cold node's folder {paths.root}.")
+
+
+@contextmanager
+def cold_node(
+    *,
+    insecure_registries: Sequence[str] = (),
+    timeout: float = 60.0,
+    binary: str = DOCKERD,
+) -> Iterator[ColdNode]:
+    """Start a second ``dockerd`` with its own empty data root; stop it and remove its data on exit.
+
+    Registries on ``127.0.0.0/8`` are trusted over plain HTTP by default; list any other
+    (e.g. one in a network namespace) in ``insecure_registries``.
+    """
+    import docker
+    from docker.errors import DockerException
+
+    if shutil.which(binary) is None:
+        raise ColdNodeError(f"{binary} is not installed; install Debian's docker.io package.")
+    paths = NodePaths(Path(tempfile.mkdtemp(prefix="ch09-node-")))
+    paths.config.write_text(json.dumps({}))
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "DOCKER_HOST"}
+    process: subprocess.Popen[bytes] | None = None
+    client = None
+    try:
+        with open(paths.log, "wb") as out:
+            process = subprocess.Popen(dockerd_command(paths, insecure_registries, binary), stdout=out,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                       start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise ColdNodeError(f"the cold node's dockerd exited with status {process.returncode}: "
+                                    f"{_last_log_line(paths.log)}")
+            if paths.socket.exists():
+                try:
+                    client = docker.DockerClient(base_url=paths.host, timeout=1800)
+                    client.ping()
+                    break
+                except DockerException:
+                    client = None
+            if time.monotonic() > deadline:
+                raise ColdNodeError(f"the cold node's dockerd did not answer on {paths.socket} within {timeout:g}s.")
+            time.sleep(0.1)
+        yield ColdNode(paths, process, client)
+    finally:
+        if client is not None:
+            client.close()
+        if process is not None:
+            _stop(process, paths)
+        _remove(paths)

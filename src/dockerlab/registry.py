@@ -1,0 +1,369 @@
+"""A real, private container registry for the book: Docker Distribution on loopback.
+
+Debian's ``docker-registry`` package ships Docker Distribution 2.8 (``/usr/bin/docker-registry``);
+its packaged config turns on htpasswd auth, so the book runs it with its own minimal config:
+no auth, filesystem storage in a temporary folder, listening on one private address.
+:func:`local_registry` starts it and always stops it (and removes its storage):
+
+>>> with local_registry() as registry:  # doctest: +SKIP
+...     pushed = push_image("busybox:latest", registry)
+...     pushed.manifest.transfer_size
+2163148
+
+The engine trusts plain-HTTP registries on ``127.0.0.0/8`` by default, so a push to
+``127.0.0.1:PORT/...`` needs no engine configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import yaml
+
+from dockerlab.errors import DockerLabError, RegistryUnavailable
+
+#: Docker Distribution 2.8 from Debian's docker-registry package.
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+#: Media types of a single-platform image manifest (Docker schema 2 and OCI), asked for in this order.
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
+_LIST_TYPES = (
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+
+
+class RegistryError(DockerLabError):
+    """A push to, or a read from, the local registry failed."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now (the kernel picks it).
+
+    >>> 1024 <= free_port() <= 65535
+    True
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def registry_config(address: str, storage: Path) -> dict[str, Any]:
+    """The registry's whole configuration: plain HTTP on ``address``, blobs under ``storage``, no auth.
+
+    >>> registry_config("127.0.0.1:5000", Path("/tmp/r"))["http"]["addr"]
+    '127.0.0.1:5000'
+    """
+    return {
+        "version": 0.1,
+        "log": {"level": "error", "accesslog": {"disabled": True}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(storage)},
+            "delete": {"enabled": True},
+            # The registry would otherwise scan for stale uploads in the background.
+            "maintenance": {"uploadpurging": {"enabled": False}},
+        },
+        "http": {"addr": address, "headers": {"X-Content-Type-Options": ["nosniff"]}},
+        "health": {"storagedriver": {"enabled": False}},
+    }
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """Split an image reference into repository and tag (``latest`` when absent); a registry port is no tag.
+
+    >>> split_reference("127.0.0.1:5000/ch09/hello"), split_reference("golang:1.19")
+    (('127.0.0.1:5000/ch09/hello', 'latest'), ('golang', '1.19'))
+    """
+    if "@" in reference:
+        raise RegistryError(f"{reference} is pinned by digest; the book pushes and pulls tags only.")
+    head, _, last = reference.rpartition("/")
+    if ":" in last:
+        name, tag = last.rsplit(":", 1)
+        return (f"{head}/{name}" if head else name), tag
+    return reference, "latest"
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One blob a manifest points at: a layer (compressed, as stored and sent) or the image config."""
+
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An image manifest as the registry serves it after a push."""
+
+    media_type: str
+    config: Blob
+    layers: tuple[Blob, ...]
+
+    @property
+    def transfer_size(self) -> int:
+        """Bytes of all layers as stored in the registry: what a cold node downloads (compressed)."""
+        return sum(layer.size for layer in self.layers)
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        """Compressed size of each layer, base first."""
+        return [layer.size for layer in self.layers]
+
+
+def _blob(entry: Any, what: str) -> Blob:
+    try:
+        size = int(entry["size"])
+        digest = str(entry["digest"])
+    except (KeyError, TypeError, ValueError):
+        raise RegistryError(f"the manifest's {what} has no valid digest and size.") from None
+    if size < 0 or not digest.startswith("sha256:"):
+        raise RegistryError(f"the manifest's {what} has an invalid digest or size ({digest}, {size}).")
+    return Blob(digest=digest, size=size, media_type=str(entry.get("mediaType", "")))
+
+
+def parse_manifest(data: bytes | str | dict[str, Any], media_type: str = "") -> Manifest:
+    """Read an image manifest (Docker schema 2 or OCI); a list or index is refused with one sentence.
+
+    >>> m = parse_manifest({"schemaVersion": 2, "config": {"digest": "sha256:c", "size": 5},
+    ...                     "layers": [{"digest": "sha256:a", "size": 10}, {"digest": "sha256:b", "size": 20}]})
+    >>> m.transfer_size, m.layer_sizes
+    (30, [10, 20])
+    """
+    if isinstance(data, (bytes, str)):
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            raise RegistryError("the registry's manifest is not valid JSON.") from None
+    else:
+        doc = data
+    if not isinstance(doc, dict):
+        raise RegistryError("the registry's manifest is not a JSON object.")
+    kind = str(doc.get("mediaType") or media_type)
+    if kind in _LIST_TYPES or "manifests" in doc:
+        raise RegistryError("expected a single-platform image manifest, got a manifest list.")
+    if doc.get("schemaVersion") != 2:
+        raise RegistryError(f"expected a schema 2 image manifest, got schemaVersion {doc.get('schemaVersion')!r}.")
+    layers = doc.get("layers")
+    if not isinstance(layers, list):
+        raise RegistryError("the manifest lists no layers.")
+    return Manifest(
+        media_type=kind,
+        config=_blob(doc.get("config"), "config"),
+        layers=tuple(_blob(layer, f"layer {i}") for i, layer in enumerate(layers)),
+    )
+
+
+# urllib honours *_proxy variables; the registry is private, so never go through a proxy.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _get(url: str, headers: dict[str, str] | None = None, timeout: float = 10.0) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with _OPENER.open(request, timeout=timeout) as response:
+        return int(response.status), response.read(), str(response.headers.get("Content-Type", ""))
+
+
+@dataclass
+class Registry:
+    """A running registry: where it listens, where it stores blobs, and its process."""
+
+    address: str
+    storage: Path
+    process: subprocess.Popen[bytes]
+    netns: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def reference(self, image: str) -> str:
+        """``image`` (e.g. ``busybox:latest``) as a reference in this registry.
+
+        >>> Registry("127.0.0.1:5000", Path("/x"), None).reference("busybox")  # type: ignore[arg-type]
+        '127.0.0.1:5000/busybox:latest'
+        """
+        repository, tag = split_reference(image)
+        return f"{self.address}/{repository}:{tag}"
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        """True when ``GET /v2/`` answers 200 (the registry API's version check)."""
+        try:
+            return _get(f"{self.url}/v2/", timeout=timeout)[0] == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def manifest(self, repository: str, tag: str = "latest") -> Manifest:
+        """The image manifest of ``repository:tag`` as this registry serves it."""
+        try:
+            status, body, kind = _get(f"{self.url}/v2/{repository}/manifests/{tag}",
+                                      headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        except urllib.error.HTTPError as err:
+            raise RegistryError(f"the registry at {self.address} has no manifest for {repository}:{tag} "
+                                f"(HTTP {err.code}).") from None
+        except (OSError, urllib.error.URLError) as err:
+            raise RegistryUnavailable(f"the registry at {self.address} did not answer ({err}).") from None
+        return parse_manifest(body, kind.split(";")[0].strip())
+
+    def repositories(self) -> list[str]:
+        """The repositories this registry holds (``GET /v2/_catalog``)."""
+        body = _get(f"{self.url}/v2/_catalog")[1]
+        return list(json.loads(body).get("repositories") or [])
+
+
+def _exit_reason(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1][-300:] if lines else "no log"
+
+
+def wait_until_answers(registry: Registry, timeout: float, log: Path | None = None) -> None:
+    """Poll ``GET /v2/`` until it answers; raise :class:`RegistryUnavailable` in one sentence otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if registry.process.poll() is not None:
+            reason = _exit_reason(log) if log else "no log"
+            raise RegistryUnavailable(f"the registry for {registry.address} exited with status "
+                                      f"{registry.process.returncode} before answering: {reason}")
+        if registry.answers(timeout=1.0):
+            return
+        time.sleep(0.05)
+    raise RegistryUnavailable(f"registry did not answer on {registry.address} within {timeout:g}s.")
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=grace)
+
+
+def registry_command(config: Path, netns: str | None = None, binary: str = REGISTRY_BINARY) -> list[str]:
+    """The command that serves ``config``, inside network namespace ``netns`` when one is given.
+
+    >>> registry_command(Path("/c.yml"), "ns1")
+    ['ip', 'netns', 'exec', 'ns1', '/usr/bin/docker-registry', 'serve', '/c.yml']
+    """
+    command = [binary, "serve", str(config)]
+    return ["ip", "netns", "exec", netns, *command] if netns else command
+
+
+@contextmanager
+def local_registry(
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    storage: Path | None = None,
+    netns: str | None = None,
+    timeout: float = 15.0,
+    binary: str = REGISTRY_BINARY,
+) -> Iterator[Registry]:
+    """Run Docker Distribution on ``host:port`` (a free port by default) until the block ends.
+
+    ``storage`` lets a second registry serve the same blobs (e.g. one inside a shaped network
+    namespace ``netns``); a storage folder this function made is removed on exit, one it was
+    given is left to its owner. The process is always stopped, also when the block fails.
+    """
+    if not Path(binary).is_file():
+        raise RegistryUnavailable(f"{binary} is missing; install Debian's docker-registry package.")
+    if port is None:
+        port = 5000 if netns else free_port(host)
+    address = f"{host}:{port}"
+    work = Path(tempfile.mkdtemp(prefix="ch09-registry-"))
+    own_storage = storage is None
+    blobs = work / "storage" if storage is None else storage
+    blobs.mkdir(parents=True, exist_ok=True)
+    config = work / "config.yml"
+    config.write_text(yaml.safe_dump(registry_config(address, blobs), sort_keys=False))
+    log = work / "registry.log"
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("REGISTRY_")}
+        with open(log, "wb") as out:
+            process = subprocess.Popen(registry_command(config, netns, binary), stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        registry = Registry(address=address, storage=blobs, process=process, netns=netns)
+        wait_until_answers(registry, timeout, log)
+        yield registry
+    finally:
+        if process is not None:
+            _stop(process)
+        shutil.rmtree(work, ignore_errors=True)
+        if own_storage:
+            shutil.rmtree(blobs, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """One ``docker push``: what was pushed where, how long it took, and the manifest the registry kept."""
+
+    source: str
+    reference: str
+    seconds: float
+    manifest: Manifest
+
+
+def push_error(chunks: Sequence[dict[str, Any]]) -> str | None:
+    """docker's own error message in a push (or pull) progress stream, or None when there is none.
+
+    >>> push_error([{"status": "Pushing"}, {"errorDetail": {"message": "denied"}, "error": "denied"}])
+    'denied'
+    """
+    for chunk in chunks:
+        detail = chunk.get("errorDetail")
+        if detail:
+            return str(detail.get("message", detail)).strip() if isinstance(detail, dict) else str(detail)
+        if "error" in chunk:
+            return str(chunk["error"]).strip()
+    return None
+
+
+def push_image(image: str, registry: Registry, *, client: Any | None = None) -> PushResult:
+    """``docker tag IMAGE REGISTRY/IMAGE && docker push REGISTRY/IMAGE``, timed; the extra tag is removed again.
+
+    The push time covers what ``docker push`` does: compressing each layer with gzip and
+    uploading it. The manifest is read back from the registry afterwards.
+    """
+    if client is None:
+        from dockerlab.engine import docker_client
+
+        client = docker_client()
+    api = getattr(client, "api", client)
+    repository, tag = split_reference(image)
+    target = f"{registry.address}/{repository}"
+    api.tag(image, target, tag)
+    try:
+        started = time.perf_counter()
+        chunks = list(api.push(target, tag=tag, stream=True, decode=True))
+        seconds = time.perf_counter() - started
+        error = push_error(chunks)
+        if error:
+            raise RegistryError(f"docker push of {image} to {registry.address} failed: {error}")
+        return PushResult(source=image, reference=f"{target}:{tag}", seconds=seconds,
+                          manifest=registry.manifest(repository, tag))
+    finally:
+        try:
+            api.remove_image(f"{target}:{tag}", noprune=True)
+        except Exception:  # noqa: BLE001 - the tag may never have been made
+            pass

@@ -1,0 +1,52 @@
+"""What a reader of the scratch page sees equals what the engine says."""
+
+from dockerlab import image_stats
+
+PAGE = "chapters/02-1-scratch"
+
+
+def _table(soup, header_text: str) -> list[list[str]]:
+    for table in soup.select("article table"):
+        rows = [[c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])] for tr in table.find_all("tr")]
+        if rows and header_text in rows[0][0]:
+            return rows
+    raise AssertionError(f"no table whose first header is {header_text!r}")
+
+
+def test_images_table_matches_docker_image_inspect(built_book, engine) -> None:
+    rows = _table(built_book.page(PAGE), "이미지(태그)")
+    shown = {row[0]: row for row in rows[1:]}
+    assert {"ch09/hello:latest", "ch09/rootfs-base:latest"} <= set(shown)
+    for tag, (_, size, exact, layers) in shown.items():
+        stats = image_stats(tag)
+        assert size == stats.human, tag
+        assert exact == f"{stats.size:,}", tag
+        assert int(layers) == stats.layers, tag
+
+
+def test_prose_shows_the_measured_hello_and_rootfs_sizes(built_book, engine) -> None:
+    soup = built_book.page(PAGE)
+    hello = image_stats("ch09/hello:latest")
+    rootfs = image_stats("ch09/rootfs-base:latest")
+    paragraphs = {p.get_text(" ", strip=True): [s.get_text(strip=True) for s in p.select(".pasted-text")]
+                  for p in soup.select("article p")}
+    hello_par = next(v for k, v in paragraphs.items() if k.startswith("ch09/hello:latest 의 크기는"))
+    assert hello_par[:2] == [hello.human, f"{hello.size:,}"]
+    rootfs_par = next(v for k, v in paragraphs.items() if "ch09/rootfs-base:latest 는 레이어" in k)
+    assert [rootfs.human, f"{rootfs.size:,}"] == rootfs_par[2:4]
+
+
+def test_hello_output_is_shown(built_book) -> None:
+    outputs = [o.get_text() for o in built_book.page(PAGE).select("div.cell_output")]
+    assert "hello, scratch!\n" in outputs
+
+
+def test_the_corrected_build_command_is_shown(built_book) -> None:
+    text = built_book.page(PAGE).get_text(" ")
+    assert "docker image build -t ch09/hello:latest ." in text
+    assert "'docker image build' requires 1 argument" in text or "requires exactly 1 argument" in text
+
+
+def test_no_notebook_failed(built_book) -> None:
+    assert "Executing notebook failed" not in built_book.output
+    assert "Traceback" not in built_book.page(PAGE).get_text()

@@ -1,0 +1,101 @@
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from dockerlab import bases
+from dockerlab.bases import (MINIMIZING_CONFIG, RECIPE_LABEL, SOURCE_LABEL, _minimize, _slimify, _tar_rootfs,
+                             base_provenance, ensure_base)
+from dockerlab.errors import BaseImageError
+
+from .fakes import FakeAPI, FakeClient, image_info
+
+
+def test_existing_image_is_kept_and_not_pulled() -> None:
+    api = FakeAPI(images={"busybox:latest": image_info(10, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "r"})})
+    base = ensure_base("busybox", client=FakeClient(api))
+    assert (base.name, base.origin, base.detail) == ("busybox:latest", "bootstrapped", "r")
+    assert not [c for c in api.calls if c[0] == "pull"]
+
+
+def test_pull_from_a_given_registry_is_tagged_with_the_official_name() -> None:
+    api = FakeAPI()
+    base = ensure_base("debian:bookworm", registry="127.0.0.1:5000", client=FakeClient(api))
+    assert ("pull", {"repo": "127.0.0.1:5000/debian", "tag": "bookworm"}) in api.calls
+    assert base.origin == "pulled"
+    assert base.detail.startswith("127.0.0.1:5000/debian@sha256:")
+
+
+def test_failed_pull_falls_back_to_the_bootstrap_recipe(monkeypatch) -> None:
+    api = FakeAPI(pull_error="dial tcp: lookup registry-1.docker.io: no such host")
+    made = []
+
+    def fake_bootstrap(name, client, root):
+        made.append(name)
+        client.api.images[name] = image_info(5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
+
+    monkeypatch.setitem(bases.BOOTSTRAPPERS, "busybox:latest", fake_bootstrap)
+    base = ensure_base("busybox", client=FakeClient(api))
+    assert made == ["busybox:latest"]
+    assert base.origin == "bootstrapped"
+
+
+def test_alpine_is_never_faked() -> None:
+    api = FakeAPI(pull_error="no such host")
+    with pytest.raises(BaseImageError) as err:
+        ensure_base("alpine:3.20", client=FakeClient(api))
+    message = str(err.value)
+    assert message.startswith("alpine:3.20 is not available in this build: Alpine Linux is built from")
+    assert "alpine:3.20" not in api.images
+
+
+def test_no_bootstrap_when_forbidden(monkeypatch) -> None:
+    monkeypatch.setenv("CH09_NO_BOOTSTRAP", "1")
+    with pytest.raises(BaseImageError, match="cannot pull debian:bookworm"):
+        ensure_base("debian:bookworm", client=FakeClient(FakeAPI(pull_error="no such host")))
+
+
+def test_provenance_of_an_image_of_unknown_origin() -> None:
+    api = FakeAPI(images={"x:latest": image_info(1)})
+    assert base_provenance("x:latest", FakeClient(api)).origin == "local"
+
+
+def _tree(root: Path) -> Path:
+    for rel in ("usr/share/doc/pkg/copyright", "usr/share/doc/pkg/changelog.gz", "usr/share/man/man1/ls.1.gz",
+                "usr/share/locale/ko/LC_MESSAGES/x.mo", "usr/bin/ls", "etc/dpkg/dpkg.cfg.d/.keep"):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rel)
+    return root
+
+
+def test_slimify_removes_docs_but_keeps_copyright(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "rootfs")
+    _slimify(root)
+    assert (root / "usr/share/doc/pkg/copyright").exists()
+    assert not (root / "usr/share/doc/pkg/changelog.gz").exists()
+    assert not (root / "usr/share/man/man1").exists()
+    assert not (root / "usr/share/locale/ko").exists()
+    assert (root / "usr/bin/ls").exists()
+    config = (root / "etc/dpkg/dpkg.cfg.d/docker").read_text()
+    assert "path-exclude /usr/share/man/*" in config and "path-include /usr/share/doc/*/copyright" in config
+
+
+def test_minimize_writes_the_docker_apt_config(tmp_path: Path) -> None:
+    _minimize(tmp_path)
+    for rel, text in MINIMIZING_CONFIG.items():
+        assert (tmp_path / rel).read_text() == text
+    assert (tmp_path / "usr/sbin/policy-rc.d").stat().st_mode & 0o111
+
+
+def test_rootfs_tarball_is_reproducible(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "rootfs")
+    (root / "dev").mkdir()
+    (root / "dev" / "null-ish").write_text("")
+    first = _tar_rootfs(root, tmp_path / "a.tar.gz", gzip=True)
+    (root / "usr/bin/ls").touch()  # a newer mtime must not change the bytes
+    second = _tar_rootfs(root, tmp_path / "b.tar.gz", gzip=True)
+    assert first.read_bytes() == second.read_bytes()
+    with tarfile.open(first) as tar:
+        names = tar.getnames()
+    assert "./usr/bin/ls" in names and "./dev" in names and "./dev/null-ish" not in names

@@ -1,0 +1,40 @@
+from dockerlab.measure import image_stats, layer_rows
+
+from .fakes import FakeAPI, image_info
+
+HISTORY = [  # newest first, as the engine returns it
+    {"CreatedBy": "/bin/sh -c #(nop)  LABEL org.ch09book.project=ch09", "Size": 0},
+    {"CreatedBy": '/bin/sh -c #(nop)  CMD ["/hello"]', "Size": 0},
+    {"CreatedBy": "/bin/sh -c #(nop) COPY file:abc in / ", "Size": 1_819_316},
+]
+
+
+def test_image_stats_reads_inspect() -> None:
+    api = FakeAPI(images={"ch09/hello:latest": image_info(1_819_316, layers=1, labels={"a": "b"})})
+    stats = image_stats("ch09/hello:latest", api)
+    assert (stats.size, stats.layers, stats.human) == (1_819_316, 1, "1.82MB")
+    assert stats.short_id == "0123456789ab"
+    assert stats.label("a") == "b"
+
+
+def test_layer_rows_oldest_first_without_book_labels() -> None:
+    api = FakeAPI(images={"t": image_info(1_819_316, layers=1)}, histories={"t": HISTORY})
+    rows = layer_rows("t", api)
+    assert [r.created_by for r in rows] == ["COPY file:abc in /", 'CMD ["/hello"]']
+    assert [r.empty for r in rows] == [False, True]
+
+
+def test_layer_rows_can_keep_book_labels() -> None:
+    api = FakeAPI(images={"t": image_info(1, layers=1)}, histories={"t": HISTORY})
+    assert len(layer_rows("t", api, book_labels=True)) == 3
+
+
+def test_zero_byte_run_layer_is_still_a_layer() -> None:
+    history = [
+        {"CreatedBy": "/bin/sh -c rm -rf /var/lib/apt/lists/*", "Size": 0},
+        {"CreatedBy": "/bin/sh -c #(nop) ADD file:x in / ", "Size": 100},
+    ]
+    api = FakeAPI(images={"t": image_info(100, layers=2)}, histories={"t": history})
+    rows = layer_rows("t", api)
+    assert rows[1].created_by == "RUN rm -rf /var/lib/apt/lists/*"
+    assert rows[1].empty is False

@@ -1,0 +1,68 @@
+from pathlib import Path
+from types import SimpleNamespace
+
+from dockerlab.sphinxext import _outdated, _record, digest_path, front_matter_depends
+
+
+def test_front_matter_list_and_string() -> None:
+    assert front_matter_depends("---\ndepends:\n  - examples/hello\n  - bases/\n---\n# t") == ["examples/hello", "bases"]
+    assert front_matter_depends("---\ndepends: examples/a, examples/b\n---\n") == ["examples/a", "examples/b"]
+    assert front_matter_depends("# no front matter") == []
+    assert front_matter_depends("---\ntitle: x\n---\n") == []
+
+
+def test_digest_changes_on_edit_add_and_remove(tmp_path: Path) -> None:
+    folder = tmp_path / "hello"
+    folder.mkdir()
+    (folder / "hello.go").write_text("package main\n")
+    first = digest_path(folder)
+    assert digest_path(folder) == first
+    (folder / "hello.go").write_text("package main // edited\n")
+    edited = digest_path(folder)
+    assert edited != first
+    (folder / "new.txt").write_text("")
+    added = digest_path(folder)
+    assert added != edited
+    (folder / "new.txt").unlink()
+    assert digest_path(folder) == edited
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "x.pyc").write_text("junk")
+    assert digest_path(folder) == edited
+    assert digest_path(tmp_path / "missing") == "missing"
+
+
+def _app_env(tmp_path: Path, pages: dict[str, str]):
+    for name, text in pages.items():
+        path = tmp_path / f"{name}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    env = SimpleNamespace(found_docs=set(pages), doc2path=lambda d: tmp_path / f"{d}.md")
+    app = SimpleNamespace(confdir=str(tmp_path))
+    return app, env
+
+
+def test_only_pages_using_a_changed_example_are_outdated(tmp_path: Path) -> None:
+    for name in ("hello", "other"):
+        (tmp_path / "examples" / name).mkdir(parents=True)
+        (tmp_path / "examples" / name / "Dockerfile").write_text("FROM scratch\n")
+    app, env = _app_env(tmp_path, {
+        "chapters/a": "---\ndepends: [examples/hello]\n---\n# a",
+        "chapters/b": "---\ndepends: [examples/other]\n---\n# b",
+        "index": "# index",
+    })
+    _record(app, env, ["chapters/a", "chapters/b", "index"])
+    assert _outdated(app, env, set(), set(), set()) == []
+    (tmp_path / "examples" / "hello" / "Dockerfile").write_text("FROM scratch\nCOPY x /\n")
+    assert _outdated(app, env, set(), set(), set()) == ["chapters/a"]
+    # A page Sphinx already re-reads is not reported twice.
+    assert _outdated(app, env, set(), {"chapters/a"}, set()) == []
+
+
+def test_removed_pages_are_forgotten(tmp_path: Path) -> None:
+    (tmp_path / "examples" / "hello").mkdir(parents=True)
+    app, env = _app_env(tmp_path, {"chapters/a": "---\ndepends: [examples/hello]\n---\n"})
+    _record(app, env, ["chapters/a"])
+    env.found_docs = set()
+    (tmp_path / "examples" / "hello" / "x").write_text("x")
+    assert _outdated(app, env, set(), set(), {"chapters/a"}) == []
+    assert env.dockerlab_depends == {}
