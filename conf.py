@@ -31,6 +31,10 @@ exclude_patterns = [
     "tests",
     "src",
     "test-artifacts",
+    ".pytest_cache",
+    "**/.pytest_cache",
+    ".github",
+    ".ci",
 ]
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution"]
 myst_heading_anchors = 3
@@ -60,6 +64,9 @@ html_theme = "sphinx_book_theme"
 html_title = "CH09. 가벼운 도커 이미지 만들기"
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
+html_favicon = "_static/favicon.svg"
+# The theme reads its colour mode from here; empty, it logs a console error on first visit.
+html_context = {"default_mode": "auto"}
 html_last_updated_fmt = "%Y-%m-%d %H:%M UTC"
 html_theme_options = {
     "show_toc_level": 2,

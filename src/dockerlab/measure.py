@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -79,11 +80,16 @@ class LayerRow:
 
 def _short_instruction(created_by: str) -> str:
     text = created_by.strip()
+    if text.startswith("|") and "/bin/sh -c " in text:
+        # A RUN that sees build args: the legacy builder records "|2 A=1 B=2 /bin/sh -c cmd".
+        text = text[text.index("/bin/sh -c "):]
     for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c #(nop)", "|"):
         if text.startswith(prefix):
             text = text[len(prefix):].strip()
     if text.startswith("/bin/sh -c "):
         text = "RUN " + text[len("/bin/sh -c "):]
+    # Content digests of ADD/COPY sources are 64 hex digits; 12 identify them, as docker's short IDs do.
+    text = re.sub(r"\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b", r"\1:\2…", text)
     return " ".join(text.split())
 
 
