@@ -18,12 +18,19 @@ def remove_project_objects(client: Any | None = None, *, keep_bases: bool = True
         client = docker_client()
     selector = {"label": f"{PROJECT_LABEL}={PROJECT}"}
     removed: dict[str, list[str]] = {"containers": [], "networks": [], "images": []}
+    # Objects may vanish between listing and removal (a test finishing): that is fine.
     for container in client.containers.list(all=True, filters=selector):
-        container.remove(force=True)
-        removed["containers"].append(container.name)
+        try:
+            container.remove(force=True)
+            removed["containers"].append(container.name)
+        except (APIError, NotFound):
+            pass
     for network in client.networks.list(filters=selector):
-        network.remove()
-        removed["networks"].append(network.name)
+        try:
+            network.remove()
+            removed["networks"].append(network.name)
+        except (APIError, NotFound):
+            pass
     for image in client.images.list(filters=selector):
         if keep_bases and image.labels.get(SOURCE_LABEL) == "bootstrapped":
             continue

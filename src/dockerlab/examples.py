@@ -87,13 +87,15 @@ def build_example(
     prepare: Callable[[Path], None] | None = None,
     target: str | None = None,
     buildargs: dict[str, str] | None = None,
+    nocache: bool = False,
     client: Any | None = None,
     root: Path | None = None,
 ) -> BuiltImage:
     """Build ``examples/<name>`` as ``tag`` (like ``docker image build -t TAG .``) and measure it.
 
     ``prepare(context)`` runs on the staged copy before the build, e.g. to compile a binary
-    into the context. A failing build raises :class:`ExampleBuildError` naming the example.
+    into the context. ``nocache`` builds cold (``--no-cache``). A failing build raises
+    :class:`ExampleBuildError` naming the example.
 
     >>> build_example("hello", "ch09/hello:latest", prepare=compile_hello).stats.human  # doctest: +SKIP
     '1.82MB'
@@ -117,6 +119,7 @@ def build_example(
             labels={PROJECT_LABEL: PROJECT, EXAMPLE_LABEL: name},
             rm=True,
             forcerm=True,
+            nocache=nocache,
             decode=True,
         )
         for chunk in stream:

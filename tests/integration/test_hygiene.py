@@ -1,0 +1,36 @@
+"""`make clean-docker` (python -m dockerlab clean) removes what the book made, found by its label."""
+
+import subprocess
+import sys
+
+from dockerlab.bases import KNOWN_BASES
+from dockerlab.examples import PROJECT, PROJECT_LABEL
+from tests.conftest import ROOT
+
+LABELS = {PROJECT_LABEL: PROJECT}
+
+
+def test_clean_removes_labelled_containers_networks_and_images_but_keeps_bases(engine) -> None:
+    engine.images.build(fileobj=__import__("io").BytesIO(b"FROM busybox\nRUN echo made > /made\n"),
+                        tag="ch09/test-hygiene:latest", labels=LABELS, rm=True)
+    network = engine.networks.create("ch09-test-hygiene", labels=LABELS)
+    container = engine.containers.create("ch09/test-hygiene:latest", "true", labels=LABELS, name="ch09-test-hygiene")
+    unlabelled = engine.containers.create("busybox:latest", "true", name="ch09-test-unlabelled")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dockerlab", "clean"], capture_output=True, text=True,
+                              cwd=ROOT, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        names = [c.name for c in engine.containers.list(all=True)]
+        assert "ch09-test-hygiene" not in names
+        assert "ch09-test-unlabelled" in names  # not ours: untouched
+        assert "ch09-test-hygiene" not in [n.name for n in engine.networks.list()]
+        assert not engine.images.list(name="ch09/test-hygiene")
+        for base in KNOWN_BASES:
+            assert engine.images.list(name=base), f"{base} must survive clean-docker"
+    finally:
+        unlabelled.remove(force=True)
+        for obj in (container, network):
+            try:
+                obj.remove()
+            except Exception:
+                pass
