@@ -1,4 +1,4 @@
-"""Command line: ``python -m dockerlab {bases,build,clean}``."""
+"""Command line: ``python -m dockerlab {bases,build,clean,budgets}``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _budgets(args: argparse.Namespace) -> int:
+    from dockerlab.budgets import check_budgets
+
+    results = check_budgets(Path(args.file))
+    for budget in results:
+        print(budget.sentence())
+    return 0 if all(b.ok for b in results) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dockerlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("clean", help="remove the containers, networks and images the book created")
     p.add_argument("--all", action="store_true", help="also remove the bootstrapped base images")
     p.set_defaults(func=_clean)
+    p = sub.add_parser("budgets", help="check every example image against budgets.toml")
+    p.add_argument("--file", default="budgets.toml")
+    p.set_defaults(func=_budgets)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
