@@ -19,7 +19,8 @@ language = "ko"
 extensions = [
     "myst_nb",
     "sphinx_copybutton",
-    "dockerlab.sphinxext",  # re-executes a chapter when the examples it lists change
+    "dockerlab.sphinxext",  # re-executes a chapter when the examples it lists change; .ipynb downloads
+    "dockerlab.korean_search",  # Sphinx has no Korean search: index Kiwi morphemes
 ]
 exclude_patterns = [
     "_build",

@@ -1,4 +1,5 @@
-"""Sphinx extension: re-execute a notebook when the example files it uses change.
+"""Sphinx extension: re-execute a notebook when the example files it uses change, and offer
+each executed notebook as a download.
 
 myst-nb's ``auto`` mode executes a text notebook whenever Sphinx reads it, and Sphinx
 re-reads a page only when the page (or a dependency it noted) changed. A notebook that
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -104,7 +106,20 @@ def _outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[
     return stale
 
 
+def _notebook_download(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Offer the executed notebook (.ipynb, written by myst-nb) in the page's download menu."""
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if doctree is None or not executed.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    # Before the theme (priority 500) builds its download menu from the context.
+    app.connect("html-page-context", _notebook_download, priority=400)
     app.connect("env-get-outdated", _outdated)
     app.connect("env-before-read-docs", _record)
     return {"version": "1", "env_version": 1, "parallel_read_safe": False, "parallel_write_safe": True}

@@ -6,12 +6,17 @@ edit sources (incremental rebuilds) live in ``test_zz_incremental.py`` so they r
 
 from __future__ import annotations
 
+import functools
+import http.server
 import re
 import shutil
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from bs4 import BeautifulSoup
@@ -80,3 +85,70 @@ def built_book(tmp_path_factory: pytest.TempPathFactory, engine) -> Book:
     proc = run_build(src, out)
     assert proc.returncode == 0, f"the book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
     return Book(src=src, out=out, output=proc.stdout, outputs=[proc.stdout])
+
+
+# --------------------------------------------------------------------------- a real browser
+
+CHROMIUM = "/usr/bin/chromium"
+#: Flags for headless Chromium on a machine with no network but loopback.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on loopback; yield its base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/install-deps does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page that records console errors, page errors and failed requests in ``page.errors``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR",
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("response", lambda r: r.status >= 400 and page.errors.append(f"HTTP {r.status}: {r.url}"))
+    yield page
+    context.close()
+
+
+def search_results(page, base_url: str, query: str) -> list[str]:
+    """Run the site's own search page for ``query`` and return the result links."""
+    from urllib.parse import quote
+
+    page.goto(f"{base_url}/search.html?q={quote(query)}", wait_until="networkidle")
+    # Sphinx replaces the pulsing "Searching..." title (its dots are a child span) when it is done.
+    page.wait_for_function("typeof Search !== 'undefined' && Search.title "
+                           "&& Search.title.querySelector('span') === null", timeout=60_000)
+    links = page.locator("#search-results ul.search li a")
+    return [links.nth(i).get_attribute("href") or "" for i in range(links.count())]

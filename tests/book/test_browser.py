@@ -5,22 +5,16 @@ Screenshots of every page are kept in test-artifacts/screenshots/ (CI uploads th
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-from pathlib import Path
+import json
 from typing import Iterator
+from urllib.parse import urljoin
 
 import pytest
 
 from dockerlab import image_stats
+from tests.book.conftest import search_results, serve
 from tests.conftest import ROOT
 
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements.txt")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
@@ -31,46 +25,9 @@ def _pages(book) -> list[str]:
 
 @pytest.fixture(scope="module")
 def site(built_book) -> Iterator[str]:
-    """Serve the built HTML on loopback, as a web server would."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book.html_dir))
-
-    class Quiet(handler.func):  # type: ignore[name-defined]
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built_book.html_dir)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/install-deps does)")
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR",
-                                  permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("response", lambda r: r.status >= 400 and page.errors.append(f"HTTP {r.status}: {r.url}"))
-    yield page
-    context.close()
+    """The built HTML served on loopback, as a web server would."""
+    with serve(built_book.html_dir) as url:
+        yield url
 
 
 def test_every_page_loads_without_console_errors_and_is_screenshotted(built_book, site, page) -> None:
@@ -116,11 +73,25 @@ def test_code_copy_button_copies_the_code(site, page) -> None:
 
 
 def test_search_page_finds_a_term(site, page) -> None:
-    page.goto(f"{site}/search.html?q=debootstrap", wait_until="networkidle")
-    results = page.locator("#search-results ul.search li a")
-    results.first.wait_for(timeout=15_000)
-    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
-    assert any("02-1-scratch" in (h or "") for h in hrefs), hrefs
+    hrefs = search_results(page, site, "debootstrap")
+    assert any("02-1-scratch" in h for h in hrefs), hrefs
+
+
+@pytest.mark.parametrize("query", ["이미지를", "레이어는", "빌드"])
+def test_korean_query_with_or_without_particle_finds_the_scratch_page(site, page, query) -> None:
+    assert any("02-1-scratch" in h for h in search_results(page, site, query))
+
+
+def test_notebook_and_source_downloads(built_book, site, page) -> None:
+    page.goto(f"{site}/chapters/02-1-scratch.html", wait_until="networkidle")
+    for label, suffix in (("download-notebook-button", ".ipynb"), ("download-source-button", ".md")):
+        href = page.locator(f"a.btn-{label}").first.get_attribute("href") or ""
+        assert href.endswith(f"02-1-scratch{suffix}"), (label, href)
+        response = page.request.get(urljoin(page.url, href))
+        assert response.status == 200, href
+    notebook = json.loads((built_book.html_dir / "_sources" / "chapters" / "02-1-scratch.ipynb").read_text())
+    outputs = [o for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
+    assert any("hello, scratch!" in "".join(o.get("text", "")) for o in outputs)
 
 
 def test_no_serious_or_critical_accessibility_violations(built_book, site, page) -> None:
