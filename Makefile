@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 OUT    := _build
 
 .DEFAULT_GOAL := help
-.PHONY: help html test unit integration book deps engine venv bases clean clean-docker
+.PHONY: help html test unit integration book lab notebooks deps engine venv bases clean clean-docker
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -29,6 +29,13 @@ integration: venv engine bases ## Integration tests against the real engine
 
 book: venv engine bases ## Build the site in a temp dir and check what a reader sees
 	$(PY) -m pytest -m book
+
+lab: venv engine bases ## Open the chapters as notebooks in JupyterLab (jupytext); LAB_ARGS passes options
+	CH09_ROOT=$(CURDIR) JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/.jupyter/lab/user-settings \
+	  $(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+notebooks: venv engine bases ## Execute every chapter as a notebook (nbclient) into _build/notebooks/*.ipynb
+	$(PY) -m dockerlab notebooks --out $(OUT)/notebooks
 
 deps: ## System packages (docker.io, golang-go, debootstrap, ...) when root on Debian
 	scripts/install-deps

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dockerlab {bases,build,clean,budgets}``."""
+"""Command line: ``python -m dockerlab {bases,build,clean,notebooks,budgets}``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notebooks(args: argparse.Namespace) -> int:
+    from dockerlab.examples import project_root
+    from dockerlab.notebooks import execute_all
+
+    for done in execute_all(project_root(), Path(args.out).resolve(), args.names or None):
+        print(f"executed {done.source.name}: {done.code_cells} code cells -> {done.output}")
+    return 0
+
+
 def _budgets(args: argparse.Namespace) -> int:
     from dockerlab.budgets import check_budgets
 
@@ -56,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("clean", help="remove the containers, networks and images the book created")
     p.add_argument("--all", action="store_true", help="also remove the bootstrapped base images")
     p.set_defaults(func=_clean)
+    p = sub.add_parser("notebooks", help="execute the chapters as notebooks (nbclient) and write .ipynb files")
+    p.add_argument("names", nargs="*", help="file stems, e.g. 02-1-scratch (default: all)")
+    p.add_argument("--out", default="_build/notebooks")
+    p.set_defaults(func=_notebooks)
     p = sub.add_parser("budgets", help="check every example image against budgets.toml")
     p.add_argument("--file", default="budgets.toml")
     p.set_defaults(func=_budgets)

@@ -1,0 +1,65 @@
+"""Run the chapters as a reader running them in Jupyter would: outside Sphinx, from their own folder.
+
+``python -m dockerlab notebooks`` (``make notebooks``) reads each MyST text notebook with jupytext,
+executes it with nbclient in the chapter's folder and writes the executed ``.ipynb`` files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockerlab.errors import DockerLabError
+
+CELL_TIMEOUT = 1800
+
+
+class NotebookError(DockerLabError):
+    """A chapter failed when run as a notebook."""
+
+
+@dataclass(frozen=True)
+class ExecutedNotebook:
+    source: Path
+    output: Path
+    code_cells: int
+
+
+def notebook_sources(root: Path) -> list[Path]:
+    """Every page of the book that is a notebook (has a kernelspec), chapters first."""
+    pages = sorted((root / "chapters").glob("*.md")) + [root / "status.md"]
+    return [p for p in pages if p.is_file() and "kernelspec:" in p.read_text(encoding="utf-8").split("\n---", 1)[0]]
+
+
+def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) -> ExecutedNotebook:
+    """Execute ``source`` (MyST markdown) in its own folder and write the executed notebook to ``output``."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    notebook = jupytext.read(source)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(source.parent)}})
+    try:
+        client.execute()
+    except CellTimeoutError as err:
+        raise NotebookError(f"{source.name}: a cell timed out after {timeout} s ({str(err).splitlines()[0]}).") from None
+    except CellExecutionError as err:
+        raise NotebookError(f"{source.name}: a cell failed: {err.ename}: {err.evalue}") from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, output)
+    return ExecutedNotebook(source, output, sum(c.cell_type == "code" for c in notebook.cells))
+
+
+def execute_all(root: Path, out: Path, names: list[str] | None = None) -> list[ExecutedNotebook]:
+    """Execute every notebook page (or those whose file stem is in ``names``) into ``out``."""
+    done = []
+    for source in notebook_sources(root):
+        if names and source.stem not in names:
+            continue
+        target = out / source.relative_to(root).with_suffix(".ipynb")
+        done.append(execute_notebook(source, target))
+    if names and len(done) != len(names):
+        raise NotebookError(f"no notebook page named {sorted(set(names) - {d.source.stem for d in done})}.")
+    return done
