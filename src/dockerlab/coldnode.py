@@ -2,8 +2,9 @@
 
 ``docker rmi`` of one tag on the book's engine is not a cold node: the base layers stay.
 This module starts a second ``dockerd`` beside the first, with its own data root, exec root,
-pidfile and socket, no bridge and no iptables rules, so it touches nothing of the first
-engine. It pulls from a registry like a freshly added cluster node would; :func:`cold_node`
+pidfile, socket and bridge, and no iptables rules, so it touches nothing of the first
+engine. (Not ``--bridge=none``: an engine started so deletes the host's ``docker0``, the
+first engine's bridge, and every container started after that fails to get a network.) It pulls from a registry like a freshly added cluster node would; :func:`cold_node`
 always stops it and removes its data.
 
 >>> with cold_node() as node:  # doctest: +SKIP
@@ -73,11 +74,15 @@ class NodePaths:
         return f"unix://{self.socket}"
 
 
-def dockerd_command(paths: NodePaths, insecure_registries: Sequence[str] = (), binary: str = DOCKERD) -> list[str]:
+def dockerd_command(paths: NodePaths, insecure_registries: Sequence[str] = (), binary: str = DOCKERD,
+                    bridge: str = "none") -> list[str]:
     """The command line of a second engine that shares nothing with the first.
 
-    >>> dockerd_command(NodePaths(Path("/n")), ["10.0.0.2:5000"])[-4:]
-    ['--bridge=none', '--iptables=false', '--insecure-registry', '10.0.0.2:5000']
+    ``bridge`` is a bridge made for this node (see :func:`node_bridge`); ``"none"`` only for
+    engines in a network namespace of their own, since it deletes the namespace's ``docker0``.
+
+    >>> dockerd_command(NodePaths(Path("/n")), ["10.0.0.2:5000"], bridge="ch09n1")[-7:]
+    ['--bridge=ch09n1', '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--insecure-registry', '10.0.0.2:5000']
     """
     command = [
         binary,
@@ -87,8 +92,10 @@ def dockerd_command(paths: NodePaths, insecure_registries: Sequence[str] = (), b
         "--exec-root", str(paths.exec_root),
         "--pidfile", str(paths.pidfile),
         "-H", paths.host,
-        "--bridge=none",
+        f"--bridge={bridge}",
         "--iptables=false",
+        "--ip-masq=false",
+        "--ip-forward=false",
     ]
     for registry in insecure_registries:
         command += ["--insecure-registry", registry]
@@ -187,10 +194,16 @@ class ColdNode:
 
     def wipe(self) -> None:
         """Remove every container and image, and check that no layer is left: the node is cold again."""
+        from docker.errors import NotFound
+
         for container in self.client.containers.list(all=True):
             container.remove(force=True)
-        for image in self.client.images.list(all=True):
-            self.client.images.remove(image.id, force=True)
+        # Removing an image also removes its untagged parents, so some IDs vanish on the way.
+        for image in [*self.client.images.list(), *self.client.images.list(all=True)]:
+            try:
+                self.client.images.remove(image.id, force=True)
+            except NotFound:
+                pass
         left = self.layer_count()
         if left or self.client.images.list(all=True):
             raise ColdNodeError(f"the cold node still holds {left} layer(s) after removing every image.")
@@ -271,23 +284,58 @@ def _remove(paths: NodePaths) -> None:
         raise ColdNodeError(f"could not remove the cold node's folder {paths.root}.")
 
 
+def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True)
+
+
+@contextmanager
+def node_bridge(prefix: str = "10.210") -> Iterator[str]:
+    """A bridge of the node's own (name ``ch09n<hex>``, a free /24 under ``prefix``), removed on exit."""
+    name = f"ch09n{os.urandom(3).hex()}"
+    used = _ip("-o", "-4", "addr", "show").stdout
+    subnet = next((f"{prefix}.{k}" for k in range(1, 255) if f" {prefix}.{k}." not in used), None)
+    if subnet is None:
+        raise ColdNodeError(f"no free /24 under {prefix}.0.0/16 for the cold node's bridge.")
+    made = _ip("link", "add", name, "type", "bridge")
+    if made.returncode != 0:
+        raise ColdNodeError(f"cannot create the cold node's bridge {name}: {made.stderr.strip()} (root is needed).")
+    try:
+        _ip("addr", "add", f"{subnet}.1/24", "dev", name)
+        _ip("link", "set", name, "up")
+        yield name
+    finally:
+        _ip("link", "del", name)
+
+
 @contextmanager
 def cold_node(
     *,
     insecure_registries: Sequence[str] = (),
     timeout: float = 60.0,
     binary: str = DOCKERD,
+    own_bridge: bool = True,
 ) -> Iterator[ColdNode]:
     """Start a second ``dockerd`` with its own empty data root; stop it and remove its data on exit.
 
     Registries on ``127.0.0.0/8`` are trusted over plain HTTP by default; list any other
-    (e.g. one in a network namespace) in ``insecure_registries``.
+    (e.g. one in a network namespace) in ``insecure_registries``. ``own_bridge=False`` (tests
+    with a stand-in binary only) skips creating the node's bridge.
     """
+    if shutil.which(binary) is None:
+        raise ColdNodeError(f"{binary} is not installed; install Debian's docker.io package.")
+    if not own_bridge:
+        with _cold_node(insecure_registries, timeout, binary, "none") as node:
+            yield node
+        return
+    with node_bridge() as bridge, _cold_node(insecure_registries, timeout, binary, bridge) as node:
+        yield node
+
+
+@contextmanager
+def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, bridge: str) -> Iterator[ColdNode]:
     import docker
     from docker.errors import DockerException
 
-    if shutil.which(binary) is None:
-        raise ColdNodeError(f"{binary} is not installed; install Debian's docker.io package.")
     paths = NodePaths(Path(tempfile.mkdtemp(prefix="ch09-node-")))
     paths.config.write_text(json.dumps({}))
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "DOCKER_HOST"}
@@ -295,7 +343,7 @@ def cold_node(
     client = None
     try:
         with open(paths.log, "wb") as out:
-            process = subprocess.Popen(dockerd_command(paths, insecure_registries, binary), stdout=out,
+            process = subprocess.Popen(dockerd_command(paths, insecure_registries, binary, bridge), stdout=out,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                        start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -48,7 +48,9 @@ def is_static_elf(path: Path) -> bool:
 
 
 def _reproducible_env() -> dict[str, str]:
-    return {"GOOS": "linux", "GOARCH": "amd64", "GOFLAGS": os.environ.get("GOFLAGS", "")}
+    # -trimpath: the binary must not depend on the folder it was built in (the book builds
+    # examples from staged copies in different places), or two builds differ by a few bytes.
+    return {"GOOS": "linux", "GOARCH": "amd64", "GOFLAGS": os.environ.get("GOFLAGS", "-trimpath")}
 
 
 def go_build(source_dir: Path, args: list[str], output: str, *, env: dict[str, str] | None = None,

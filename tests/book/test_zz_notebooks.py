@@ -1,4 +1,7 @@
-"""Every chapter runs clean as a plain notebook (nbclient), from its own folder, as a reader would run it."""
+"""Every chapter runs clean as a plain notebook (nbclient), from its own folder, as a reader would run it.
+
+Named zz so it runs after the tests that compare the first build with the engine: it rebuilds every image.
+"""
 
 import json
 import os
