@@ -107,3 +107,14 @@ def test_sphinx_warning_fails_the_build(tmp_path: Path) -> None:
     assert "Sphinx warning (warnings are errors): unknown document" in last_line(proc)
     # Sphinx saved its environment despite the warning: it is dropped so the next build reads every page.
     assert not (tmp_path / "out" / "doctrees").exists()
+
+
+def test_unreachable_registry_is_named(tmp_path: Path, engine) -> None:
+    src = mini_book(tmp_path, 'from dockerlab import ensure_base\nensure_base("ch09test/missing:1", registry="127.0.0.1:9")')
+    proc = build(src, tmp_path / "out")
+    assert_failed_cleanly(proc, tmp_path / "out")
+    line = last_line(proc)
+    assert line.startswith(f"The book build failed: {src}/chapters/broken.md: BaseImageError: ch09test/missing:1 is "
+                           "not available in this build: there is no recipe to build it from Debian packages "
+                           "(cannot pull 127.0.0.1:9/ch09test/missing:1: ")
+    assert "connection refused" in line

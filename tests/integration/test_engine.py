@@ -32,3 +32,13 @@ def test_cli_reports_engine_down_in_one_line() -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("dockerlab: error: No Docker engine answers; run `scripts/ensure-docker`")
+
+
+def test_cli_reports_an_unreachable_registry_in_one_line(engine) -> None:
+    proc = subprocess.run([sys.executable, "-m", "dockerlab", "bases", "ch09test/missing:1"], capture_output=True,
+                          text=True, env={**os.environ, "CH09_REGISTRY": "127.0.0.1:9"}, timeout=120, cwd=ROOT)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("dockerlab: error: ch09test/missing:1 is not available in this build: ")
+    assert "cannot pull 127.0.0.1:9/ch09test/missing:1" in lines[0] and "connection refused" in lines[0]
