@@ -85,14 +85,19 @@ def _client(client: Any | None) -> Any:
 
 
 def base_provenance(name: str, client: Any | None = None) -> BaseImage:
-    """Describe the local image ``name``: pulled (with its repo digest) or bootstrapped (with its recipe)."""
+    """Describe the local image ``name``: pulled (with its repo digest) or bootstrapped (with its recipe).
+
+    An image that arrived by a pull carries a repo digest, even when it was first built here
+    and pushed to a registry: then it is "pulled", and its recipe is kept in ``packages``.
+    """
     client = _client(client)
     stats = image_stats(name, client)
-    source = stats.label(SOURCE_LABEL)
-    if source == "bootstrapped":
-        return BaseImage(name, stats.id, stats.size, "bootstrapped", stats.label(RECIPE_LABEL), stats.label(PACKAGES_LABEL))
+    bootstrapped = stats.label(SOURCE_LABEL) == "bootstrapped"
+    packages = stats.label(PACKAGES_LABEL) if bootstrapped else ""
     if stats.digests:
-        return BaseImage(name, stats.id, stats.size, "pulled", stats.digests[0])
+        return BaseImage(name, stats.id, stats.size, "pulled", stats.digests[0], packages)
+    if bootstrapped:
+        return BaseImage(name, stats.id, stats.size, "bootstrapped", stats.label(RECIPE_LABEL), packages)
     return BaseImage(name, stats.id, stats.size, "local", "present in the engine, origin unknown")
 
 

@@ -99,3 +99,11 @@ def test_rootfs_tarball_is_reproducible(tmp_path: Path) -> None:
     with tarfile.open(first) as tar:
         names = tar.getnames()
     assert "./usr/bin/ls" in names and "./dev" in names and "./dev/null-ish" not in names
+
+
+def test_a_pulled_copy_of_a_bootstrapped_image_is_pulled_and_keeps_its_recipe() -> None:
+    labels = {SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "r", bases.PACKAGES_LABEL: "busybox-static=1"}
+    api = FakeAPI(images={"b:1": image_info(1, labels=labels, digests=["127.0.0.1:5000/b@sha256:" + "f" * 64])})
+    base = base_provenance("b:1", FakeClient(api))
+    assert (base.origin, base.packages) == ("pulled", "busybox-static=1")
+    assert base.detail.startswith("127.0.0.1:5000/b@sha256:")
