@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any, Iterable
 
 import docker
 from docker.errors import DockerException
@@ -32,3 +33,18 @@ def docker_client(base_url: str | None = None) -> docker.DockerClient:
             f"or set DOCKER_HOST to a running engine ({err.__class__.__name__})."
         ) from None
     return client
+
+
+def stream_error(chunks: Iterable[dict[str, Any]]) -> str | None:
+    """docker's own error message in a build, push or pull progress stream; None when there is none.
+
+    >>> stream_error([{"status": "Pushing"}, {"errorDetail": {"message": "denied"}, "error": "denied"}])
+    'denied'
+    """
+    for chunk in chunks:
+        detail = chunk.get("errorDetail")
+        if detail:
+            return str(detail.get("message", detail)).strip() if isinstance(detail, dict) else str(detail).strip()
+        if "error" in chunk:
+            return str(chunk["error"]).strip()
+    return None

@@ -6,10 +6,11 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from docker.errors import APIError, BuildError, ContainerError, ImageNotFound
 
+from dockerlab.engine import stream_error
 from dockerlab.errors import DockerLabError, ExampleBuildError
 from dockerlab.measure import ImageStats, image_stats
 
@@ -69,16 +70,6 @@ class BuiltImage:
         return self.stats.tag
 
 
-def _docker_message(chunks: Iterable[dict[str, Any]]) -> str:
-    for chunk in chunks:
-        if "error" in chunk:
-            return str(chunk["error"]).strip()
-        detail = chunk.get("errorDetail")
-        if detail:
-            return str(detail.get("message", detail)).strip()
-    return "unknown error"
-
-
 def build_example(
     name: str,
     tag: str,
@@ -128,8 +119,9 @@ def build_example(
                 log.extend(line for line in chunk["stream"].splitlines() if line.strip())
     except (APIError, BuildError) as err:
         raise ExampleBuildError(f"examples/{name}: docker build failed: {getattr(err, 'explanation', None) or err}") from None
-    if any("error" in c or "errorDetail" in c for c in chunks):
-        raise ExampleBuildError(f"examples/{name}: docker build failed: {_docker_message(chunks)}")
+    message = stream_error(chunks)
+    if message is not None:
+        raise ExampleBuildError(f"examples/{name}: docker build failed: {message}")
     return BuiltImage(example=name, stats=image_stats(tag, client), log=tuple(log))
 
 

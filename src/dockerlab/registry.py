@@ -29,10 +29,11 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import yaml
 
+from dockerlab.engine import stream_error
 from dockerlab.errors import DockerLabError, RegistryUnavailable
 
 #: Docker Distribution 2.8 from Debian's docker-registry package.
@@ -324,19 +325,8 @@ class PushResult:
     manifest: Manifest
 
 
-def push_error(chunks: Sequence[dict[str, Any]]) -> str | None:
-    """docker's own error message in a push (or pull) progress stream, or None when there is none.
-
-    >>> push_error([{"status": "Pushing"}, {"errorDetail": {"message": "denied"}, "error": "denied"}])
-    'denied'
-    """
-    for chunk in chunks:
-        detail = chunk.get("errorDetail")
-        if detail:
-            return str(detail.get("message", detail)).strip() if isinstance(detail, dict) else str(detail)
-        if "error" in chunk:
-            return str(chunk["error"]).strip()
-    return None
+#: Kept under its old name: the error in a push (or pull) progress stream.
+push_error = stream_error
 
 
 def push_image(image: str, registry: Registry, *, client: Any | None = None) -> PushResult:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab import build_example, image_stats, run_image
+from dockerlab import build_example, run_image
 from dockerlab.errors import ExampleBuildError
 from dockerlab.gobuild import go_build
 from dockerlab.sizes import human_size

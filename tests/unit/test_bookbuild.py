@@ -1,4 +1,3 @@
-from pathlib import Path
 
 from dockerlab.bookbuild import summarize_failure
 

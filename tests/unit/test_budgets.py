@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab.budgets import Budget, check_budgets, load_budgets, parse_size
+from dockerlab.budgets import check_budgets, load_budgets, parse_size
 from dockerlab.errors import DockerLabError
 
 from .fakes import FakeAPI, image_info
