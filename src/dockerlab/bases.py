@@ -45,6 +45,11 @@ UNAVAILABLE: dict[str, str] = {
     "alpine": "Alpine Linux is built from Alpine's own packages (apk), which are not in Debian's archive, "
     "and no container registry is reachable from this build",
 }
+#: The same reasons, as the book's pages say them.
+UNAVAILABLE_KO: dict[str, str] = {
+    "alpine": "알파인 리눅스는 알파인 자체 패키지(apk)로 만들어지는데, 이 패키지는 데비안 저장소에 없고 "
+    "이 빌드에서는 컨테이너 레지스트리에도 닿을 수 없습니다.",
+}
 
 
 @dataclass(frozen=True)

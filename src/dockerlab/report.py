@@ -81,8 +81,13 @@ def glue_text(key: str, text: str) -> str:
 
 
 def unavailable_notice(what: str, reason: str) -> str:
-    """The one notice a page shows for a step this build could not run: no figures, just the reason."""
-    return f":::{{admonition}} 이 빌드에서는 실행하지 않음\n:class: warning\n\n**{what}**: {reason}\n:::"
+    """The one notice a page shows for a step this build could not run: the reason, and no figures."""
+    reason = " ".join(reason.split()).replace("`", "'")
+    return (
+        ":::{admonition} 이 빌드에서는 실행하지 않음\n:class: warning\n\n"
+        f"**{what}** 단계는 이 빌드에서 실행할 수 없어 건너뛰었고, 이 단계에 해당하는 숫자도 싣지 않았습니다. "
+        f"이유는 다음과 같습니다.\n\n`{reason}`\n:::"
+    )
 
 
 def substitutes_note(names: Sequence[str], client: Any | None = None) -> str:

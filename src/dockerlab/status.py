@@ -7,7 +7,7 @@ import subprocess
 from importlib import metadata
 from typing import Any
 
-from dockerlab.bases import KNOWN_BASES, UNAVAILABLE, ensure_base
+from dockerlab.bases import KNOWN_BASES, UNAVAILABLE_KO, ensure_base
 from dockerlab.errors import BaseImageError
 from dockerlab.report import markdown_table
 from dockerlab.sizes import human_size
@@ -54,17 +54,21 @@ def python_table() -> str:
     return markdown_table(["패키지", "버전"], rows)
 
 
+ORIGIN_KO = {"pulled": "레지스트리에서 받음", "bootstrapped": "데비안 패키지로 직접 만듦", "local": "출처 모름"}
+
+
 def bases_table(client: Any | None = None) -> str:
     """Every base image the examples use: ID, size, pulled or bootstrapped, and from what."""
     rows = []
     for name in KNOWN_BASES:
         base = ensure_base(name, client=client)
-        source = base.detail + (f" (`{base.packages}`)" if base.packages else "")
-        rows.append([f"`{name}`", f"`{base.short_id}`", human_size(base.size), base.origin, source])
-    for repo, reason in UNAVAILABLE.items():
+        source = f"`{base.detail}`" + (f" (`{base.packages}`)" if base.packages else "")
+        rows.append([f"`{name}`", f"`{base.short_id}`", human_size(base.size), ORIGIN_KO[base.origin], source])
+    for repo, reason in UNAVAILABLE_KO.items():
         try:
             base = ensure_base(repo, client=client)
-            rows.append([f"`{base.name}`", f"`{base.short_id}`", human_size(base.size), base.origin, base.detail])
+            rows.append([f"`{base.name}`", f"`{base.short_id}`", human_size(base.size), ORIGIN_KO[base.origin],
+                         f"`{base.detail}`"])
         except BaseImageError:
             rows.append([f"`{repo}`", "-", "-", "사용할 수 없음", reason])
     return markdown_table(["이미지", "ID", "크기", "출처", "받은 곳 / 만든 방법"], rows)
