@@ -6,12 +6,13 @@ from typing import Any
 
 from docker.errors import APIError, NotFound
 
-from dockerlab.bases import SOURCE_LABEL
+from dockerlab.bases import KNOWN_BASES
 from dockerlab.examples import PROJECT, PROJECT_LABEL
 
 
 def remove_project_objects(client: Any | None = None, *, keep_bases: bool = True) -> dict[str, list[str]]:
-    """Remove labelled containers, networks and images; keep bootstrapped bases unless ``keep_bases`` is false."""
+    """Remove labelled containers, networks and images; keep the base images (:data:`KNOWN_BASES`) unless
+    ``keep_bases`` is false."""
     if client is None:
         from dockerlab.engine import docker_client
 
@@ -31,8 +32,11 @@ def remove_project_objects(client: Any | None = None, *, keep_bases: bool = True
             removed["networks"].append(network.name)
         except (APIError, NotFound):
             pass
+    # Bases are kept by name: labels are inherited, so every image built FROM a bootstrapped
+    # base carries the base's labels too.
+    bases = set(KNOWN_BASES) if keep_bases else set()
     for image in client.images.list(filters=selector):
-        if keep_bases and image.labels.get(SOURCE_LABEL) == "bootstrapped":
+        if bases.intersection(image.tags):
             continue
         for tag in image.tags or [image.id]:
             try:

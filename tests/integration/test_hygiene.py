@@ -11,6 +11,7 @@ LABELS = {PROJECT_LABEL: PROJECT}
 
 
 def test_clean_removes_labelled_containers_networks_and_images_but_keeps_bases(engine) -> None:
+    # Built FROM a bootstrapped base, so it inherits the base's labels: it must go all the same.
     engine.images.build(fileobj=__import__("io").BytesIO(b"FROM busybox\nRUN echo made > /made\n"),
                         tag="ch09/test-hygiene:latest", labels=LABELS, rm=True)
     network = engine.networks.create("ch09-test-hygiene", labels=LABELS)
