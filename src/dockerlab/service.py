@@ -223,6 +223,35 @@ def serving(
             pass
 
 
+@contextmanager
+def https_upstream(
+    tag: str,
+    tls: TlsFiles,
+    network: str,
+    *,
+    alias: str = "upstream",
+    port: int = 8443,
+    client: Any | None = None,
+) -> Iterator[str]:
+    """Run the webapi image ``tag`` in its HTTPS mode as an internal API on ``network``; yield its URL there.
+
+    Containers on ``network`` reach it as ``https://upstream:8443``; only the server's
+    certificate and key are mounted (read-only), never the CA's key.
+
+    >>> with labelled_network("webapi") as net, https_upstream("ch09/webapi:scratch", tls, net) as api:  # doctest: +SKIP
+    ...     api
+    'https://upstream:8443'
+    """
+    mounts = {
+        str(tls.server_cert): {"bind": "/tls/server.crt", "mode": "ro"},
+        str(tls.server_key): {"bind": "/tls/server.key", "mode": "ro"},
+    }
+    environment = {"PORT": str(port), "TLS_CERT_FILE": "/tls/server.crt", "TLS_KEY_FILE": "/tls/server.key"}
+    with serving(tag, port=port, scheme="https", cafile=tls.ca_cert, network=network, aliases=[alias],
+                 environment=environment, volumes=mounts, client=client):
+        yield f"https://{alias}:{port}"
+
+
 @dataclass(frozen=True)
 class TlsFiles:
     """A throwaway internal CA and one server certificate it signed."""
@@ -253,11 +282,13 @@ def internal_tls(folder: Path, names: tuple[str, ...] = ("upstream",), *, days: 
         return files
     san = ",".join([f"DNS:{n}" for n in names] + ["IP:127.0.0.1"])
     steps = [
-        ("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", str(days),
+        # Ed25519 signatures and fixed serial numbers give certificates of the same length every
+        # time, so the images that carry the CA have the same size in every build.
+        ("req", "-x509", "-newkey", "ed25519", "-nodes", "-days", str(days), "-set_serial", "1",
          "-subj", "/CN=CH09 internal CA (throwaway)", "-keyout", "ca.key", "-out", files.ca_cert.name),
-        ("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", f"/CN={names[0]}",
+        ("req", "-newkey", "ed25519", "-nodes", "-subj", f"/CN={names[0]}",
          "-keyout", files.server_key.name, "-out", "server.csr"),
-        ("x509", "-req", "-in", "server.csr", "-CA", files.ca_cert.name, "-CAkey", "ca.key", "-CAcreateserial",
+        ("x509", "-req", "-in", "server.csr", "-CA", files.ca_cert.name, "-CAkey", "ca.key", "-set_serial", "2",
          "-days", str(days), "-extfile", "san.ext", "-out", files.server_cert.name),
     ]
     (folder / "san.ext").write_text(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n")

@@ -114,7 +114,7 @@ def test_closing_table_lists_every_book_image_largest_first_with_engine_sizes(bu
     # Images of every section are there, as built by this build.
     for tag in ("ch09/hello:latest", "ch09/webapi:single", *RUNTIMES, "ch09/floor:tiny-elf", "golang:1.19"):
         assert tag in tags, tag
-    assert not [t for t in tags if t.startswith("ch09/test-")]
+    assert not [t for t in tags if t.startswith("ch09/test-") or t.startswith("127.0.0.1:")]
     prose = _prose(built_book.page(CLOSING))
     assert tags[0] in prose and image_stats(tags[0], engine).human in prose
     assert tags[-1] in prose

@@ -1,0 +1,3 @@
+module example.com/webapi
+
+go 1.19
