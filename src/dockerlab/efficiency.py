@@ -34,7 +34,7 @@ import math
 import posixpath
 import tarfile
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from dockerlab.errors import DockerLabError
 
@@ -321,11 +321,12 @@ def efficiency(layers: Sequence[LayerFiles], *, opaque: bool = True) -> Efficien
 
 @dataclass(frozen=True)
 class ImageEfficiency:
-    """The efficiency analysis of one image, by tag."""
+    """The efficiency analysis of one image, by tag: with opaque directories honoured, and exactly as dive does."""
 
     tag: str
     layers: int
     efficiency: Efficiency
+    as_dive: Efficiency
 
 
 def image_layers(tag: str, client: Any | None = None) -> list[LayerFiles]:
@@ -349,10 +350,13 @@ def image_layers(tag: str, client: Any | None = None) -> list[LayerFiles]:
         raise EfficiencyError(f"cannot read the layers of {tag}: {err}.") from None
 
 
-def analyze_image(tag: str, client: Any | None = None, *, opaque: bool = True) -> ImageEfficiency:
-    """dive's layer efficiency of the image ``tag``, from its saved layer tarballs."""
+def analyze_image(tag: str, client: Any | None = None) -> ImageEfficiency:
+    """dive's layer efficiency of the image ``tag``, from its saved layer tarballs.
+
+    ``efficiency`` treats opaque directories as deletions; ``as_dive`` ignores them, as dive does.
+    """
     layers = image_layers(tag, client)
-    return ImageEfficiency(tag, len(layers), efficiency(layers, opaque=opaque))
+    return ImageEfficiency(tag, len(layers), efficiency(layers), efficiency(layers, opaque=False))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -371,8 +375,23 @@ def percent_text(value: float) -> str:
     return f"{100.0 * value:.2f}%"
 
 
-def efficiency_table(results: Iterable[ImageEfficiency]) -> str:
-    """Markdown table: efficiency, wasted bytes, user wasted percent and dive's default CI verdicts."""
+def _short_path(path: str, width: int = 60) -> str:
+    """Shorten a long path in the middle so tables stay readable.
+
+    >>> _short_path("/var/lib/apt/lists/" + "x" * 80, 40)
+    '/var/lib/apt/lists/x…xxxxxxxxxxxxxxxxxxx'
+    """
+    if len(path) <= width:
+        return path
+    head = width // 2
+    return path[:head] + "…" + path[-(width - head - 1):]
+
+
+def efficiency_table(results: Iterable[ImageEfficiency], label: Callable[[str], str] = str) -> str:
+    """Markdown table: efficiency, wasted bytes, user wasted percent and dive's default CI verdicts.
+
+    ``label`` turns a tag into what the first column shows (e.g. without the ``ch09/`` prefix).
+    """
     from dockerlab.report import markdown_table
     from dockerlab.sizes import human_size
 
@@ -383,8 +402,7 @@ def efficiency_table(results: Iterable[ImageEfficiency]) -> str:
     for r in results:
         e = r.efficiency
         rows.append([
-            f"`{r.tag}`",
-            r.layers,
+            f"`{label(r.tag)}`",
             percent_text(e.score),
             human_size(e.wasted_bytes),
             percent_text(e.user_wasted_percent),
@@ -392,18 +410,18 @@ def efficiency_table(results: Iterable[ImageEfficiency]) -> str:
             verdict(e.passes_user_wasted()),
         ])
     return markdown_table(
-        ["이미지", "레이어", "효율", "낭비 바이트", "사용자 낭비 비율",
+        ["이미지", "효율", "낭비 바이트", "사용자 낭비 비율",
          f"효율 ≥ {CI_LOWEST_EFFICIENCY:g}", f"낭비 비율 ≤ {CI_HIGHEST_USER_WASTED_PERCENT:g}"],
         rows,
-        align="lrrrrcc",
+        align="lrrrcc",
     )
 
 
 def waste_table(result: ImageEfficiency, top: int = 5) -> str:
-    """Markdown table of the paths that waste the most bytes in one image."""
+    """Markdown table of the paths that waste the most bytes in one image (long paths shortened)."""
     from dockerlab.report import markdown_table
     from dockerlab.sizes import human_size
 
-    rows = [[f"`{w.path}`", w.layers, human_size(w.cumulative_size), f"{w.cumulative_size:,}"]
+    rows = [[f"`{_short_path(w.path, 44)}`", w.layers, human_size(w.cumulative_size), f"{w.cumulative_size:,}"]
             for w in result.efficiency.inefficiencies[:top]]
-    return markdown_table(["경로", "나온 레이어 수", "낭비 (합계)", "바이트"], rows, align="lrrr")
+    return markdown_table(["경로", "레이어 수", "낭비", "바이트"], rows, align="lrrr")

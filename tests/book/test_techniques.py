@@ -25,9 +25,14 @@ ANALYSED = [
 def _glue(book, page: str) -> dict[str, object]:
     """The values a page glued, from the executed notebook's glue file."""
     path = book.out / "jupyter_execute" / "chapters" / f"{page}.glue.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {key: ast.literal_eval(item["data"]["text/plain"]) for key, item in data.items()
-            if "text/plain" in item.get("data", {})}
+    values = {}
+    for key, item in json.loads(path.read_text(encoding="utf-8")).items():
+        text = item.get("data", {}).get("text/plain")
+        try:
+            values[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):  # figures and other non-literal outputs
+            continue
+    return values
 
 
 def _tables(soup, first_header: str) -> list[list[list[str]]]:
