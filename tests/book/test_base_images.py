@@ -104,9 +104,12 @@ def test_comparison_page_has_every_base_and_one_numbered_chart(built_book) -> No
     rows = _tables(soup)[0][1:]
     assert [_tag(r[0]) for r in rows] == ["ch09/hello:latest", "busybox:latest", ALPINE, "debian:bookworm-slim",
                                          "debian:bookworm", "ch09/rootfs-base:latest"]
-    figure = soup.select_one("figure#fig-base-sizes, #fig-base-sizes")
+    figure = soup.select_one("#fig-base-sizes")
     assert figure is not None and figure.select_one("img, svg") is not None
-    assert "그림 1" in soup.select_one("article").get_text()
+    number = figure.select_one(".caption-number").get_text(strip=True)
+    assert re.fullmatch(r"그림 \d+", number), number
+    references = [a.get_text(strip=True) for a in soup.select('article a[href="#fig-base-sizes"]')]
+    assert number in references, (number, references)
 
 
 @pytest.mark.parametrize("page", PAGES)
