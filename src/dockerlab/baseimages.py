@@ -95,10 +95,10 @@ def comparison_series(rows: Sequence[BaseRow]) -> tuple[list[str], dict[str, lis
     }
 
 
-def glue_image_size(key: str, stats: ImageStats) -> str:
+def glue_image_size(key: str, stats: ImageStats) -> None:
     """Glue an image's size as ``key`` / ``key_bytes`` and its tag as ``key_tag`` (the book test checks the pair)."""
     glue_text(f"{key}_tag", stats.tag)
-    return glue_size(key, stats.size)
+    glue_size(key, stats.size)
 
 
 def added_layers(tag: str, base: str, client: Any | None = None) -> list[LayerRow]:

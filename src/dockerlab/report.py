@@ -6,6 +6,7 @@ nothing here measures or invents a number.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Sequence
 
 from dockerlab.measure import ImageStats, LayerRow
@@ -59,30 +60,30 @@ def show_markdown(text: str) -> Any:
     display(Markdown(text))
 
 
-def glue_size(key: str, size: int) -> str:
+def glue_size(key: str, size: int) -> None:
     """Glue ``size`` as ``key`` (docker's format, e.g. ``1.82MB``) and ``key_bytes`` (the int).
 
-    In prose: ``{glue:text}`key``` and ``{glue:text}`key_bytes:,d```.
+    In prose: ``{glue:text}`key``` and ``{glue:text}`key_bytes:,d```. Returns nothing, so a
+    cell ending with it shows no stray value.
     """
     from myst_nb import glue
 
-    text = human_size(size)
-    glue(key, text, display=False)
+    glue(key, human_size(size), display=False)
     glue(f"{key}_bytes", int(size), display=False)
-    return text
 
 
-def glue_text(key: str, text: str) -> str:
-    """Glue a short text (a tag, a version, a ratio) for ``{glue:text}``."""
+def glue_text(key: str, text: str) -> None:
+    """Glue a short text (a tag, a version, a ratio) for ``{glue:text}``; returns nothing."""
     from myst_nb import glue
 
     glue(key, str(text), display=False)
-    return str(text)
 
 
 def unavailable_notice(what: str, reason: str) -> str:
     """The one notice a page shows for a step this build could not run: the reason, and no figures."""
     reason = " ".join(reason.split()).replace("`", "'")
+    # The machine's own resolver address says nothing to a reader.
+    reason = re.sub(r" on \d{1,3}(?:\.\d{1,3}){3}:53\b", "", reason)
     return (
         ":::{admonition} 이 빌드에서는 실행하지 않음\n:class: warning\n\n"
         f"**{what}** 단계는 이 빌드에서 실행할 수 없어 건너뛰었고, 이 단계에 해당하는 숫자도 싣지 않았습니다. "
