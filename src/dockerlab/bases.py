@@ -265,16 +265,22 @@ def _dpkg_version(rootfs: Path | None, package: str) -> str:
         return "unknown"
 
 
+def _fresh_context(name: str, root: Path | None) -> Path:
+    """An empty build context for one base under ``_build/work/bases``."""
+    context = work_dir("bases", root) / name
+    if context.exists():
+        shutil.rmtree(context)
+    context.mkdir(parents=True)
+    return context
+
+
 def _bases_dir(root: Path | None) -> Path:
     return (root or project_root()) / "bases"
 
 
 def _bootstrap_debian(name: str, client: Any, root: Path | None, *, slim: bool) -> None:
     raw = debootstrap_rootfs(root)
-    context = work_dir("bases", root) / ("debian-slim" if slim else "debian")
-    if context.exists():
-        shutil.rmtree(context)
-    context.mkdir(parents=True)
+    context = _fresh_context(("debian-slim" if slim else "debian"), root)
     staged = context / "rootfs"
     _run(["cp", "-a", str(raw), str(staged)], "copy the root filesystem")
     _minimize(staged)
@@ -308,10 +314,7 @@ BUSYBOX_ETC = {
 
 
 def _bootstrap_busybox(name: str, client: Any, root: Path | None) -> None:
-    context = work_dir("bases", root) / "busybox"
-    if context.exists():
-        shutil.rmtree(context)
-    context.mkdir(parents=True)
+    context = _fresh_context("busybox", root)
     deb = _apt_download("busybox-static", context / "deb")
     unpacked = context / "deb" / "x"
     _run(["dpkg-deb", "-x", str(deb), str(unpacked)], "unpack busybox-static")
@@ -339,20 +342,14 @@ def _bootstrap_busybox(name: str, client: Any, root: Path | None) -> None:
 
 def _bootstrap_golang(name: str, client: Any, root: Path | None) -> None:
     ensure_base("debian:bookworm", client=client, root=root)
-    context = work_dir("bases", root) / "golang"
-    if context.exists():
-        shutil.rmtree(context)
-    context.mkdir(parents=True)
+    context = _fresh_context("golang", root)
     _build_base(client, context, name, "debian:bookworm + Debian golang-go, gcc, libc6-dev, make, git, ca-certificates",
                 "golang-go (Debian bookworm: Go 1.19)", _bases_dir(root) / "golang" / "Dockerfile")
 
 
 def _bootstrap_distroless(name: str, client: Any, root: Path | None) -> None:
     ensure_base("debian:bookworm", client=client, root=root)
-    context = work_dir("bases", root) / "distroless-static"
-    if context.exists():
-        shutil.rmtree(context)
-    context.mkdir(parents=True)
+    context = _fresh_context("distroless-static", root)
     _build_base(client, context, name,
                 "built here from Debian packages, not Google's distroless: debian:bookworm stage lays out "
                 "ca-certificates, tzdata, netbase, passwd with nonroot (65532), /tmp -> FROM scratch",
@@ -455,3 +452,15 @@ def rootfs_tarball(dest: Path, root: Path | None = None, client: Any | None = No
     if (work_dir("bases", root) / f"{DEBIAN_SUITE}-minbase.done").exists():
         return f"debootstrap --variant=minbase {DEBIAN_SUITE} {DEBIAN_MIRROR}"
     return "exported from a debian:bookworm container"
+
+
+#: The name examples/rootfs-base's Dockerfile ADDs (the notes' ubuntu-trusty-core-cloudimg-amd64-root.tar.gz).
+ROOTFS_TARBALL = "debian-bookworm-minbase-amd64-root.tar.gz"
+
+
+def add_rootfs_tarball(context: Path) -> str:
+    """``build_example`` prepare step for examples/rootfs-base: put the rootfs tarball in the context.
+
+    >>> build_example("rootfs-base", "ch09/rootfs-base:latest", prepare=add_rootfs_tarball)  # doctest: +SKIP
+    """
+    return rootfs_tarball(context / ROOTFS_TARBALL)

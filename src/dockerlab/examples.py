@@ -125,17 +125,30 @@ def build_example(
     return BuiltImage(example=name, stats=image_stats(tag, client), log=tuple(log))
 
 
-def run_image(
-    tag: str,
-    command: str | list[str] | None = None,
-    *,
-    client: Any | None = None,
-    **kwargs: Any,
-) -> str:
-    """Run ``tag`` once like ``docker container run --rm TAG [COMMAND]`` and return its output.
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one container run ended with."""
+
+    status: int | None  # the exit status; None when the engine refused to start the container
+    output: str  # the container's output, or the engine's error message when it did not start
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    @property
+    def started(self) -> bool:
+        return self.status is not None
+
+
+def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | None = None, **kwargs: Any) -> RunOutcome:
+    """Run ``tag`` once like ``docker container run --rm TAG [COMMAND]``; report failure instead of raising.
 
     The container runs with no capabilities and no new privileges, is labelled, and is
-    always removed, also when it fails.
+    always removed. For steps shown *because* they fail (no CA bundle, no shell ...).
+
+    >>> try_run("ch09/hello:latest", ["sh"]).output  # doctest: +SKIP
+    'OCI runtime create failed: ... exec: "sh": executable file not found in $PATH: unknown'
     """
     if client is None:
         from dockerlab.engine import docker_client
@@ -147,16 +160,35 @@ def run_image(
     labels.setdefault(PROJECT_LABEL, PROJECT)
     container = client.containers.create(tag, command, labels=labels, **kwargs)
     try:
-        container.start()
+        try:
+            container.start()
+        except APIError as err:
+            return RunOutcome(None, " ".join(str(getattr(err, "explanation", None) or err).split()))
         result = container.wait(timeout=600)
         output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        if int(result.get("StatusCode", 1)) != 0:
-            raise DockerLabError(
-                f"container of {tag} exited with status {result.get('StatusCode')}: {output.strip()[-500:]}"
-            )
-        return output
+        return RunOutcome(int(result.get("StatusCode", 1)), output)
     finally:
         try:
             container.remove(force=True)
         except (APIError, ImageNotFound, ContainerError):
             pass
+
+
+def run_image(
+    tag: str,
+    command: str | list[str] | None = None,
+    *,
+    client: Any | None = None,
+    **kwargs: Any,
+) -> str:
+    """Run ``tag`` once like ``docker container run --rm TAG [COMMAND]`` and return its output.
+
+    Same defaults as :func:`try_run`; a container that fails or cannot start raises
+    :class:`DockerLabError` with one sentence.
+    """
+    outcome = try_run(tag, command, client=client, **kwargs)
+    if not outcome.started:
+        raise DockerLabError(f"container of {tag} could not start: {outcome.output}")
+    if not outcome.ok:
+        raise DockerLabError(f"container of {tag} exited with status {outcome.status}: {outcome.output.strip()[-500:]}")
+    return outcome.output
