@@ -1,7 +1,9 @@
 """`make clean-docker` (python -m dockerlab clean) removes what the book made, found by its label."""
 
+import io
 import subprocess
 import sys
+import tarfile
 
 from dockerlab.bases import KNOWN_BASES
 from dockerlab.examples import PROJECT, PROJECT_LABEL
@@ -12,11 +14,16 @@ LABELS = {PROJECT_LABEL: PROJECT}
 
 def test_clean_removes_labelled_containers_networks_and_images_but_keeps_bases(engine) -> None:
     # Built FROM a bootstrapped base, so it inherits the base's labels: it must go all the same.
-    engine.images.build(fileobj=__import__("io").BytesIO(b"FROM busybox\nRUN echo made > /made\n"),
+    engine.images.build(fileobj=io.BytesIO(b"FROM busybox\nRUN echo made > /made\n"),
                         tag="ch09/test-hygiene:latest", labels=LABELS, rm=True)
     network = engine.networks.create("ch09-test-hygiene", labels=LABELS)
     container = engine.containers.create("ch09/test-hygiene:latest", "true", labels=LABELS, name="ch09-test-hygiene")
-    unlabelled = engine.containers.create("busybox:latest", "true", name="ch09-test-unlabelled")
+    # Containers inherit their image's labels, and every base here carries the project label:
+    # the one container that is not ours comes from an imported, label-free image.
+    empty = io.BytesIO()
+    tarfile.open(fileobj=empty, mode="w").close()
+    engine.api.import_image_from_data(empty.getvalue(), repository="ch09test/no-labels", tag="1")
+    unlabelled = engine.containers.create("ch09test/no-labels:1", "true", name="ch09-test-unlabelled")
     try:
         proc = subprocess.run([sys.executable, "-m", "dockerlab", "clean"], capture_output=True, text=True,
                               cwd=ROOT, timeout=300)
@@ -30,6 +37,7 @@ def test_clean_removes_labelled_containers_networks_and_images_but_keeps_bases(e
             assert engine.images.list(name=base), f"{base} must survive clean-docker"
     finally:
         unlabelled.remove(force=True)
+        engine.images.remove("ch09test/no-labels:1", force=True)
         for obj in (container, network):
             try:
                 obj.remove()
