@@ -12,9 +12,7 @@ Probe(path='/healthz', status=200, body={'status': 'ok'})
 from __future__ import annotations
 
 import json
-import shutil
 import ssl
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +25,7 @@ from typing import Any, Callable, Iterator, Mapping
 from docker.errors import APIError, NotFound
 
 from dockerlab.errors import DockerLabError
+from dockerlab.tlslab import LabCerts, make_lab_certs
 from dockerlab.examples import PROJECT, PROJECT_LABEL
 
 #: Seconds a service may take to answer its health check before the run fails.
@@ -252,51 +251,18 @@ def https_upstream(
         yield f"https://{alias}:{port}"
 
 
-@dataclass(frozen=True)
-class TlsFiles:
-    """A throwaway internal CA and one server certificate it signed."""
-
-    ca_cert: Path
-    server_cert: Path
-    server_key: Path
+#: The TLS material :func:`internal_tls` returns (a CA, and a server certificate it signed).
+TlsFiles = LabCerts
 
 
-def internal_tls(folder: Path, names: tuple[str, ...] = ("upstream",), *, days: int = 30) -> TlsFiles:
+def internal_tls(folder: Path, names: tuple[str, ...] = ("upstream",), *, days: int = 30) -> LabCerts:
     """Make (or reuse, while valid for another day) a private CA and a server certificate for ``names``.
 
     The certificate also names ``127.0.0.1`` so the host can probe the server through its
     published port. The CA stands in for a company's internal CA; nothing here is trusted
     outside the images the book builds.
     """
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise DockerLabError("cannot make the internal TLS certificates: `openssl` is not installed (run `make deps`).")
-    folder.mkdir(parents=True, exist_ok=True)
-    files = TlsFiles(folder / "internal-ca.crt", folder / "server.crt", folder / "server.key")
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([openssl, *args], cwd=folder, text=True, capture_output=True)
-
-    fresh = all(p.exists() for p in (*vars(files).values(), folder / "ca.key"))
-    if fresh and run("x509", "-checkend", "86400", "-noout", "-in", files.server_cert.name).returncode == 0:
-        return files
-    san = ",".join([f"DNS:{n}" for n in names] + ["IP:127.0.0.1"])
-    steps = [
-        # Ed25519 signatures and fixed serial numbers give certificates of the same length every
-        # time, so the images that carry the CA have the same size in every build.
-        ("req", "-x509", "-newkey", "ed25519", "-nodes", "-days", str(days), "-set_serial", "1",
-         "-subj", "/CN=CH09 internal CA (throwaway)", "-keyout", "ca.key", "-out", files.ca_cert.name),
-        ("req", "-newkey", "ed25519", "-nodes", "-subj", f"/CN={names[0]}",
-         "-keyout", files.server_key.name, "-out", "server.csr"),
-        ("x509", "-req", "-in", "server.csr", "-CA", files.ca_cert.name, "-CAkey", "ca.key", "-set_serial", "2",
-         "-days", str(days), "-extfile", "san.ext", "-out", files.server_cert.name),
-    ]
-    (folder / "san.ext").write_text(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n")
-    for step in steps:
-        done = run(*step)
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
-            raise DockerLabError(f"cannot make the internal TLS certificates: `openssl {step[0]}` failed: {' '.join(tail)}")
+    files = make_lab_certs(folder, names[0], extra_names=names[1:], ips=("127.0.0.1",), days=days)
     # The server runs as an unprivileged user without capabilities and must read its key;
     # the key is a throwaway used on loopback and private networks only.
     files.server_key.chmod(0o644)

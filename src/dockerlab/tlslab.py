@@ -15,7 +15,6 @@ no CA bundle in the image, then with one.
 from __future__ import annotations
 
 import io
-import secrets
 import shutil
 import subprocess
 import tarfile
@@ -67,18 +66,21 @@ def _openssl(args: Sequence[str], what: str, cwd: Path) -> str:
     return proc.stdout
 
 
-def make_lab_certs(folder: Path, hostname: str, *, days: int = 7, reuse: bool = True) -> LabCerts:
+def make_lab_certs(folder: Path, hostname: str, *, extra_names: Sequence[str] = (), ips: Sequence[str] = (),
+                   days: int = 7, reuse: bool = True) -> LabCerts:
     """Write a CA and a server certificate for ``hostname`` (signed by that CA) into ``folder``.
 
-    Keys are ECDSA P-256; the server certificate names ``hostname`` in subjectAltName, as Go requires.
-    With ``reuse``, a lab already in ``folder`` for the same host, still valid for a day, is kept:
-    the CA bundle then has the same bytes on every rebuild, so the images built from it do too.
+    The server certificate names ``hostname``, ``extra_names`` and ``ips`` in subjectAltName, as Go
+    requires. Ed25519 keys and fixed serial numbers give certificates of the same length every
+    time, so images that carry the CA have the same size in every build. With ``reuse``, a lab
+    already in ``folder`` for the same host, still valid for a day, is kept (same bytes).
 
     >>> make_lab_certs(Path("/tmp/tls"), "secure.ch09.test").ca_cert.name  # doctest: +SKIP
     'ca.crt'
     """
-    if not hostname or "/" in hostname or " " in hostname:
-        raise TlsLabError(f"cannot make a certificate for {hostname!r}: give a plain host name.")
+    for name in (hostname, *extra_names):
+        if not name or "/" in name or " " in name:
+            raise TlsLabError(f"cannot make a certificate for {name!r}: give a plain host name.")
     existing = LabCerts(folder, hostname, folder / "ca.crt", folder / "server.crt", folder / "server.key")
     if reuse and _still_good(existing):
         return existing
@@ -86,26 +88,26 @@ def make_lab_certs(folder: Path, hostname: str, *, days: int = 7, reuse: bool = 
     for old in folder.glob("*"):
         if old.is_file():
             old.unlink()
-    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    key = ["-newkey", "ed25519", "-nodes"]
     _openssl(
-        ["req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.crt", "-days", str(days),
+        ["req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", str(days), "-set_serial", "1",
          "-subj", f"/CN={CA_NAME}",
          "-addext", "basicConstraints=critical,CA:TRUE",
          "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
         "make the lab CA", folder,
     )
-    _openssl(["req", "-new", *curve, "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN={hostname}"],
+    _openssl(["req", "-new", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN={hostname}"],
              "make the server key", folder)
+    san = ",".join([f"DNS:{n}" for n in (hostname, *extra_names)] + [f"IP:{ip}" for ip in ips])
     (folder / "server.ext").write_text(
-        f"subjectAltName=DNS:{hostname}\n"
+        f"subjectAltName={san}\n"
         "basicConstraints=critical,CA:FALSE\n"
         "keyUsage=critical,digitalSignature\n"
         "extendedKeyUsage=serverAuth\n"
     )
     _openssl(
         ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-         "-set_serial", f"0x{secrets.token_hex(8)}", "-days", str(days), "-extfile", "server.ext",
-         "-out", "server.crt"],
+         "-set_serial", "2", "-days", str(days), "-extfile", "server.ext", "-out", "server.crt"],
         "sign the server certificate", folder,
     )
     for leftover in ("server.csr", "server.ext"):
