@@ -6,7 +6,6 @@ Named zz so it runs after the tests that compare the first build with the engine
 import json
 import os
 import subprocess
-import sys
 
 from dockerlab.notebooks import notebook_sources
 from tests.conftest import ROOT
@@ -14,7 +13,8 @@ from tests.conftest import ROOT
 
 def test_make_notebooks_executes_every_chapter_clean(tmp_path, engine) -> None:
     out = tmp_path / "notebooks"
-    proc = subprocess.run([sys.executable, "-m", "dockerlab", "notebooks", "--out", str(out)], cwd=ROOT,
+    # `make notebooks OUT=...` writes to OUT/notebooks, exactly as a reader's `make notebooks` does.
+    proc = subprocess.run(["make", "-s", "notebooks", f"OUT={tmp_path}"], cwd=ROOT,
                           capture_output=True, text=True, timeout=3600, env={**os.environ, "CH09_ROOT": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     sources = notebook_sources(ROOT)
