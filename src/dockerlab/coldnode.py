@@ -29,7 +29,7 @@ from typing import Any, Iterator, Sequence
 
 from dockerlab.errors import DockerLabError
 from dockerlab.examples import PROJECT, PROJECT_LABEL
-from dockerlab.registry import push_error
+from dockerlab.registry import push_error, stop_process
 
 DOCKERD = "dockerd"
 
@@ -255,13 +255,7 @@ def _last_log_line(log: Path) -> str:
 
 
 def _stop(process: subprocess.Popen[bytes], paths: NodePaths, grace: float = 30.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=grace)
+    stop_process(process, grace)
     # containerd is the engine's child in its own process group; it exits with the engine,
     # but a killed engine may leave it behind. Only processes naming this node's folder.
     deadline = time.monotonic() + 10

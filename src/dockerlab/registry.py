@@ -249,7 +249,8 @@ def wait_until_answers(registry: Registry, timeout: float, log: Path | None = No
     raise RegistryUnavailable(f"registry did not answer on {registry.address} within {timeout:g}s.")
 
 
-def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM, wait up to ``grace`` seconds, then SIGKILL: how a registry or an engine is stopped."""
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
@@ -309,7 +310,7 @@ def local_registry(
         yield registry
     finally:
         if process is not None:
-            _stop(process)
+            stop_process(process)
         shutil.rmtree(work, ignore_errors=True)
         if own_storage:
             shutil.rmtree(blobs, ignore_errors=True)
