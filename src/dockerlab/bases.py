@@ -27,7 +27,8 @@ from typing import Any, Callable
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from dockerlab.errors import BaseImageError, DockerLabError
+from dockerlab.build import docker_build
+from dockerlab.errors import BaseImageError, DockerLabError, ExampleBuildError
 from dockerlab.examples import PROJECT, PROJECT_LABEL, project_root, work_dir
 from dockerlab.measure import image_stats
 
@@ -148,13 +149,17 @@ def _tar_rootfs(rootfs: Path, out: Path, *, gzip: bool = False) -> Path:
         "pack the root filesystem",
     )
     if gzip:
-        with open(tmp, "rb") as src, open(out, "wb") as dst:
+        # Compressed beside the target and renamed when complete: an interrupted run leaves no
+        # truncated tarball that a later build would take for the finished one.
+        zipped_tmp = out.with_suffix(out.suffix + ".gz-part")
+        with open(tmp, "rb") as src, open(zipped_tmp, "wb") as dst:
             # mtime=0 and no file name keep the gzip header reproducible.
             import gzip as _gzip
 
             with _gzip.GzipFile(fileobj=dst, mode="wb", mtime=0, filename="") as zipped:
                 shutil.copyfileobj(src, zipped)
         tmp.unlink()
+        zipped_tmp.replace(out)
     else:
         tmp.replace(out)
     return out
@@ -242,17 +247,13 @@ def _slimify(rootfs: Path) -> None:
                 item.rmdir()
 
 
-def _build_base(client: Any, context: Path, name: str, recipe: str, packages: str, dockerfile: Path) -> None:
+def _build_base(context: Path, name: str, recipe: str, packages: str, dockerfile: Path) -> None:
     shutil.copy(dockerfile, context / "Dockerfile")
     labels = {PROJECT_LABEL: PROJECT, SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: recipe, PACKAGES_LABEL: packages}
-    messages: list[str] = []
     try:
-        for chunk in client.api.build(path=str(context), tag=name, labels=labels, rm=True, forcerm=True, decode=True):
-            if "error" in chunk:
-                raise BaseImageError(f"cannot bootstrap {name}: docker build failed: {chunk['error'].strip()}")
-            messages.append(chunk.get("stream", ""))
-    except APIError as err:
-        raise BaseImageError(f"cannot bootstrap {name}: {err.explanation or err}") from None
+        docker_build(context, name, what=f"the base image {name}", labels=labels)
+    except ExampleBuildError as err:
+        raise BaseImageError(f"cannot bootstrap {name}: {err}") from None
 
 
 def _dpkg_version(rootfs: Path | None, package: str) -> str:
@@ -292,7 +293,7 @@ def _bootstrap_debian(name: str, client: Any, root: Path | None, *, slim: bool) 
     if slim:
         recipe += " + debuerreotype-slimify excludes"
     packages = f"base-files={_dpkg_version(raw, 'base-files')}, dpkg={_dpkg_version(raw, 'dpkg')}, apt={_dpkg_version(raw, 'apt')}"
-    _build_base(client, context, name, recipe, packages, _bases_dir(root) / "debian" / "Dockerfile")
+    _build_base(context, name, recipe, packages, _bases_dir(root) / "debian" / "Dockerfile")
 
 
 def _apt_download(package: str, folder: Path) -> Path:
@@ -336,21 +337,21 @@ def _bootstrap_busybox(name: str, client: Any, root: Path | None) -> None:
     shutil.rmtree(rootfs)
     shutil.rmtree(context / "deb")
     version = deb.name.split("_")[1].replace("%3a", ":")
-    _build_base(client, context, name, "Debian busybox-static in FROM scratch, applets as hard links in /bin",
+    _build_base(context, name, "Debian busybox-static in FROM scratch, applets as hard links in /bin",
                 f"busybox-static={version}", _bases_dir(root) / "busybox" / "Dockerfile")
 
 
 def _bootstrap_golang(name: str, client: Any, root: Path | None) -> None:
     ensure_base("debian:bookworm", client=client, root=root)
     context = _fresh_context("golang", root)
-    _build_base(client, context, name, "debian:bookworm + Debian golang-go, gcc, libc6-dev, make, git, ca-certificates",
+    _build_base(context, name, "debian:bookworm + Debian golang-go, gcc, libc6-dev, make, git, ca-certificates",
                 "golang-go (Debian bookworm: Go 1.19)", _bases_dir(root) / "golang" / "Dockerfile")
 
 
 def _bootstrap_distroless(name: str, client: Any, root: Path | None) -> None:
     ensure_base("debian:bookworm", client=client, root=root)
     context = _fresh_context("distroless-static", root)
-    _build_base(client, context, name,
+    _build_base(context, name,
                 "built here from Debian packages, not Google's distroless: debian:bookworm stage lays out "
                 "ca-certificates, tzdata, netbase, passwd with nonroot (65532), /tmp -> FROM scratch",
                 "ca-certificates, tzdata, netbase (Debian bookworm)", _bases_dir(root) / "distroless-static" / "Dockerfile")

@@ -25,13 +25,41 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 from dockerlab.errors import DockerLabError
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.examples import PROJECT, PROJECT_LABEL, BuiltImage, build_example
 from dockerlab.registry import push_error, stop_process
 
 DOCKERD = "dockerd"
+
+#: Where a node keeps images: the graph driver (``overlay2``, the default of Engine <= 28 and of
+#: every engine upgraded from one) or containerd's content store and snapshotter (the default of
+#: fresh Engine 29 installs and of Docker Desktop), switched on by a daemon feature.
+ImageStore = Literal["overlay2", "containerd"]
+
+
+def daemon_config(image_store: ImageStore = "overlay2") -> dict[str, Any]:
+    """The node's own ``daemon.json``: empty, or the containerd image store switched on.
+
+    >>> daemon_config("containerd")
+    {'features': {'containerd-snapshotter': True}}
+    """
+    if image_store == "containerd":
+        return {"features": {"containerd-snapshotter": True}}
+    if image_store != "overlay2":
+        raise ColdNodeError(f"unknown image store {image_store!r}: use 'overlay2' or 'containerd'.")
+    return {}
+
+
+def store_folders(data_root: Path, image_store: ImageStore) -> list[Path]:
+    """The folders whose entries are the node's layers: overlay2's layer folders, or containerd's
+    snapshots and content blobs (compressed layers, manifests and configs as pulled)."""
+    if image_store == "containerd":
+        daemon = data_root / "containerd" / "daemon"
+        return [daemon / "io.containerd.snapshotter.v1.overlayfs" / "snapshots",
+                daemon / "io.containerd.content.v1.content" / "blobs" / "sha256"]
+    return [data_root / "overlay2"]
 
 
 class ColdNodeError(DockerLabError):
@@ -81,7 +109,7 @@ def dockerd_command(paths: NodePaths, insecure_registries: Sequence[str] = (), b
     ``bridge`` is a bridge made for this node (see :func:`node_bridge`); ``"none"`` only for
     engines in a network namespace of their own, since it deletes the namespace's ``docker0``.
 
-    >>> dockerd_command(NodePaths(Path("/n")), ["10.0.0.2:5000"], bridge="ch09n1")[-7:]
+    >>> dockerd_command(NodePaths(Path("/n")), ["10.0.0.2:5000"], bridge="ch09n1")[-6:]
     ['--bridge=ch09n1', '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--insecure-registry', '10.0.0.2:5000']
     """
     command = [
@@ -180,20 +208,36 @@ class RunResult:
 class ColdNode:
     """A running second engine; use :func:`cold_node` to get one."""
 
-    def __init__(self, paths: NodePaths, process: subprocess.Popen[bytes], client: Any) -> None:
+    def __init__(self, paths: NodePaths, process: subprocess.Popen[bytes], client: Any,
+                 image_store: ImageStore = "overlay2") -> None:
         self.paths = paths
         self.process = process
         self.client = client
+        self.image_store = image_store
 
     def layer_count(self) -> int:
-        """Layer folders in the node's overlay2 store (``l`` holds only short links)."""
-        store = self.paths.data_root / "overlay2"
-        if not store.is_dir():
-            return 0
-        return sum(1 for p in store.iterdir() if p.name != "l")
+        """Entries in the node's layer store: overlay2 layer folders (``l`` holds only short links), or
+        containerd snapshots plus content blobs."""
+        count = 0
+        for store in store_folders(self.paths.data_root, self.image_store):
+            if store.is_dir():
+                count += sum(1 for p in store.iterdir() if p.name != "l")
+        return count
 
-    def wipe(self) -> None:
-        """Remove every container and image, and check that no layer is left: the node is cold again."""
+    def docker(self, *args: str, check: bool = True) -> str:
+        """Run the docker CLI against this node (``docker system df``, ``docker image ls`` ...) and return its output."""
+        from dockerlab.build import cli_env, docker_cli
+
+        proc = subprocess.run([docker_cli(), *args], capture_output=True, text=True, env=cli_env(self.paths.host))
+        if check and proc.returncode != 0:
+            raise ColdNodeError(f"`docker {' '.join(args)}` on the cold node failed: {proc.stderr.strip()[-300:]}")
+        return proc.stdout
+
+    def wipe(self, timeout: float = 30.0) -> None:
+        """Remove every container, image and build cache record, and check that no layer is left: the node is cold again.
+
+        The node is the book's own engine, so its whole build cache may go (``docker builder prune``).
+        """
         from docker.errors import NotFound
 
         for container in self.client.containers.list(all=True):
@@ -204,7 +248,11 @@ class ColdNode:
                 self.client.images.remove(image.id, force=True)
             except NotFound:
                 pass
-        left = self.layer_count()
+        self.docker("builder", "prune", "--all", "--force")
+        # containerd removes unreferenced snapshots and blobs in its garbage collector, just after.
+        deadline = time.monotonic() + timeout
+        while (left := self.layer_count()) and time.monotonic() < deadline:
+            time.sleep(0.2)
         if left or self.client.images.list(all=True):
             raise ColdNodeError(f"the cold node still holds {left} layer(s) after removing every image.")
 
@@ -225,6 +273,10 @@ class ColdNode:
             raise ColdNodeError(f"the cold node could not pull {reference}: {error}")
         size = int(self.client.api.inspect_image(reference)["Size"])
         return PullResult(reference=reference, seconds=seconds, disk_added=self.disk_used() - before, size=size)
+
+    def build_example(self, name: str, tag: str, **kwargs: Any) -> BuiltImage:
+        """:func:`~dockerlab.examples.build_example` on this node's engine (its own BuildKit and image store)."""
+        return build_example(name, tag, host=self.paths.host, client=self.client, **kwargs)
 
     def run(self, reference: str, command: str | list[str] | None = None) -> RunResult:
         """Run ``reference`` once (no network, no capabilities) and time it from create to exit."""
@@ -308,30 +360,34 @@ def cold_node(
     timeout: float = 60.0,
     binary: str = DOCKERD,
     own_bridge: bool = True,
+    image_store: ImageStore = "overlay2",
 ) -> Iterator[ColdNode]:
     """Start a second ``dockerd`` with its own empty data root; stop it and remove its data on exit.
 
     Registries on ``127.0.0.0/8`` are trusted over plain HTTP by default; list any other
-    (e.g. one in a network namespace) in ``insecure_registries``. ``own_bridge=False`` (tests
-    with a stand-in binary only) skips creating the node's bridge.
+    (e.g. one in a network namespace) in ``insecure_registries``. ``image_store="containerd"``
+    keeps images in containerd's store, as fresh Engine 29 installs do. ``own_bridge=False``
+    (tests with a stand-in binary only) skips creating the node's bridge.
     """
     if shutil.which(binary) is None:
         raise ColdNodeError(f"{binary} is not installed; install Debian's docker.io package.")
+    config = daemon_config(image_store)
     if not own_bridge:
-        with _cold_node(insecure_registries, timeout, binary, "none") as node:
+        with _cold_node(insecure_registries, timeout, binary, "none", config, image_store) as node:
             yield node
         return
-    with node_bridge() as bridge, _cold_node(insecure_registries, timeout, binary, bridge) as node:
+    with node_bridge() as bridge, _cold_node(insecure_registries, timeout, binary, bridge, config, image_store) as node:
         yield node
 
 
 @contextmanager
-def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, bridge: str) -> Iterator[ColdNode]:
+def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, bridge: str,
+               config: dict[str, Any], image_store: ImageStore) -> Iterator[ColdNode]:
     import docker
     from docker.errors import DockerException
 
     paths = NodePaths(Path(tempfile.mkdtemp(prefix="ch09-node-")))
-    paths.config.write_text(json.dumps({}))
+    paths.config.write_text(json.dumps(config))
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "DOCKER_HOST"}
     process: subprocess.Popen[bytes] | None = None
     client = None
@@ -355,7 +411,7 @@ def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, 
             if time.monotonic() > deadline:
                 raise ColdNodeError(f"the cold node's dockerd did not answer on {paths.socket} within {timeout:g}s.")
             time.sleep(0.1)
-        yield ColdNode(paths, process, client)
+        yield ColdNode(paths, process, client, image_store)
     finally:
         if client is not None:
             client.close()

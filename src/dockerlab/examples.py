@@ -6,12 +6,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
-from docker.errors import APIError, BuildError, ContainerError, ImageNotFound
+from docker.errors import APIError, ContainerError, ImageNotFound
 
-from dockerlab.engine import stream_error
-from dockerlab.errors import DockerLabError, ExampleBuildError
+from dockerlab.build import Builder, BuildResult, docker_build
+from dockerlab.errors import DockerLabError
 from dockerlab.measure import ImageStats, image_stats
 
 #: Every image and container the book creates carries this label, so cleanup can find them.
@@ -59,15 +59,24 @@ def stage_context(name: str, root: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class BuiltImage:
-    """An image built from an example, with its measurements and the build log."""
+    """An image built from an example, with its measurements and the build (log, wall time, command)."""
 
     example: str
     stats: ImageStats
-    log: tuple[str, ...]
+    build: BuildResult
 
     @property
     def tag(self) -> str:
         return self.stats.tag
+
+    @property
+    def log(self) -> tuple[str, ...]:
+        return self.build.log
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of the build, as ``time docker buildx build …`` would report it."""
+        return self.build.seconds
 
 
 def build_example(
@@ -79,14 +88,21 @@ def build_example(
     target: str | None = None,
     buildargs: dict[str, str] | None = None,
     nocache: bool = False,
+    builder: Builder = "buildkit",
+    secrets: Mapping[str, Path] | None = None,
+    options: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    host: str | None = None,
     client: Any | None = None,
     root: Path | None = None,
 ) -> BuiltImage:
-    """Build ``examples/<name>`` as ``tag`` (like ``docker image build -t TAG .``) and measure it.
+    """Build ``examples/<name>`` as ``tag`` (``docker buildx build --load -t TAG .``) and measure it.
 
     ``prepare(context)`` runs on the staged copy before the build, e.g. to compile a binary
-    into the context. ``nocache`` builds cold (``--no-cache``). A failing build raises
-    :class:`ExampleBuildError` naming the example.
+    into the context. ``nocache`` builds cold (``--no-cache``). ``builder="classic"`` builds with
+    the classic builder (``DOCKER_BUILDKIT=0 docker build``). ``host`` and ``client`` name another
+    engine (a cold node). A failing build raises :class:`ExampleBuildError` naming the example
+    and the builder's own error line.
 
     >>> build_example("hello", "ch09/hello:latest", prepare=compile_hello).stats.human  # doctest: +SKIP
     '1.82MB'
@@ -98,31 +114,12 @@ def build_example(
     context = stage_context(name, root)
     if prepare is not None:
         prepare(context)
-    log: list[str] = []
-    chunks: list[dict[str, Any]] = []
-    try:
-        stream = client.api.build(
-            path=str(context),
-            dockerfile=dockerfile,
-            tag=tag,
-            target=target,
-            buildargs=buildargs or {},
-            labels={PROJECT_LABEL: PROJECT, EXAMPLE_LABEL: name},
-            rm=True,
-            forcerm=True,
-            nocache=nocache,
-            decode=True,
-        )
-        for chunk in stream:
-            chunks.append(chunk)
-            if "stream" in chunk:
-                log.extend(line for line in chunk["stream"].splitlines() if line.strip())
-    except (APIError, BuildError) as err:
-        raise ExampleBuildError(f"examples/{name}: docker build failed: {getattr(err, 'explanation', None) or err}") from None
-    message = stream_error(chunks)
-    if message is not None:
-        raise ExampleBuildError(f"examples/{name}: docker build failed: {message}")
-    return BuiltImage(example=name, stats=image_stats(tag, client), log=tuple(log))
+    result = docker_build(
+        context, tag, what=f"examples/{name}", dockerfile=dockerfile, target=target, build_args=buildargs,
+        labels={PROJECT_LABEL: PROJECT, EXAMPLE_LABEL: name}, no_cache=nocache, builder=builder, host=host,
+        secrets=secrets, options=options, env=env,
+    )
+    return BuiltImage(example=name, stats=image_stats(tag, client), build=result)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,31 @@ class LayerRow:
 
 
 def _short_instruction(created_by: str) -> str:
+    """One history record as the Dockerfile instruction a reader wrote.
+
+    Both builders' records are read: the classic builder's ``/bin/sh -c #(nop) COPY file:… in /``
+    and ``|2 A=1 B=2 /bin/sh -c cmd``, and BuildKit's ``RUN |1 A=1 /bin/sh -c cmd # buildkit``.
+
+    >>> _short_instruction("RUN |1 BASE=debian /bin/sh -c apt-get update # buildkit")
+    'RUN apt-get update'
+    >>> _short_instruction("RUN --mount=type=cache,target=/var/cache/apt /bin/sh -c apt-get update # buildkit")
+    'RUN --mount=type=cache,target=/var/cache/apt apt-get update'
+    >>> _short_instruction("COPY --chmod=755 app /app # buildkit")
+    'COPY --chmod=755 app /app'
+    """
     text = created_by.strip()
+    text = text.removesuffix("# buildkit").strip()
+    if text.startswith("RUN "):
+        # BuildKit: "RUN [--mount=… ][|N A=1 … ]/bin/sh -c cmd"; keep the flags, drop the build args.
+        body = text[len("RUN "):]
+        flags = []
+        while body.startswith("--"):
+            flag, _, body = body.partition(" ")
+            flags.append(flag)
+        if body.startswith("|") and "/bin/sh -c " in body:
+            body = body[body.index("/bin/sh -c "):]
+        body = body.removeprefix("/bin/sh -c ")
+        return " ".join(["RUN", *flags, *body.split()])
     if text.startswith("|") and "/bin/sh -c " in text:
         # A RUN that sees build args: the legacy builder records "|2 A=1 B=2 /bin/sh -c cmd".
         text = text[text.index("/bin/sh -c "):]
@@ -97,23 +121,27 @@ def layer_rows(tag: str, client: Any | None = None, *, book_labels: bool = False
     """Return the image's history, oldest first, as ``docker image history`` shows it (newest first there).
 
     A row is *empty* when the instruction changed only metadata (``CMD``, ``ENV`` ...)
-    and so added no filesystem layer. The ``LABEL`` steps the book adds to every image it
-    builds (for cleanup) are left out unless ``book_labels`` is true.
+    and so added no filesystem layer. The ``LABEL`` steps the classic builder adds for the
+    book's labels (for cleanup) are left out unless ``book_labels`` is true; BuildKit sets
+    those labels without a history record.
     """
     api = _api(client)
     info = api.inspect_image(tag)
     n_layers = len((info.get("RootFS") or {}).get("Layers") or [])
-    rows: list[LayerRow] = []
     history = list(reversed(api.history(tag)))
-    # The engine marks metadata-only steps with size 0; a real layer may also be 0 B,
-    # so count from the bottom: the first n_layers non-metadata instructions are layers.
-    for entry in history:
-        created_by = _short_instruction(entry.get("CreatedBy") or "")
-        is_meta = int(entry.get("Size") or 0) == 0 and not _adds_layer(created_by)
-        rows.append(LayerRow(created_by=created_by, size=int(entry.get("Size") or 0), empty=is_meta))
-    if sum(not r.empty for r in rows) != n_layers:
-        # Fall back to size alone when the heuristics disagree with RootFS.
-        rows = [LayerRow(r.created_by, r.size, r.size == 0) for r in rows]
+    entries = [(_short_instruction(e.get("CreatedBy") or ""), int(e.get("Size") or 0)) for e in history]
+    # The engine reports each layer's own size and 0 for a metadata-only record, but a layer may
+    # be 0 bytes too (an empty RUN, a WORKDIR that made a folder). The records that may be layers
+    # are known, and RootFS says how many layers there are: 0-byte candidates are layers, in
+    # order, until the count is reached.
+    sized = sum(1 for _, size in entries if size > 0)
+    spare = max(n_layers - sized, 0)
+    rows: list[LayerRow] = []
+    for created_by, size in entries:
+        is_layer = size > 0
+        if not is_layer and spare and _adds_layer(created_by):
+            is_layer, spare = True, spare - 1
+        rows.append(LayerRow(created_by=created_by, size=size, empty=not is_layer))
     if not book_labels:
         rows = [r for r in rows if not (r.empty and r.created_by.startswith(BOOK_LABEL_PREFIX))]
     return rows
@@ -123,9 +151,9 @@ def layer_rows(tag: str, client: Any | None = None, *, book_labels: bool = False
 BOOK_LABEL_PREFIX = "LABEL org.ch09book."
 
 
-_LAYER_INSTRUCTIONS = ("RUN ", "ADD ", "COPY ")
+#: Instructions whose record may carry a filesystem layer (BuildKit's WORKDIR makes the folder in one).
+_LAYER_INSTRUCTIONS = ("RUN ", "ADD ", "COPY ", "WORKDIR ")
 
 
 def _adds_layer(instruction: str) -> bool:
-    upper = instruction.upper()
-    return upper.startswith(_LAYER_INSTRUCTIONS) or upper.startswith("ADD FILE:") or upper.startswith("COPY FILE:")
+    return instruction.upper().startswith(_LAYER_INSTRUCTIONS)

@@ -17,28 +17,60 @@ PACKAGES = ("sphinx", "myst-nb", "myst-parser", "sphinx-book-theme", "docker", "
             "ipykernel", "matplotlib")
 
 
-def _cli_version() -> str:
+def _cli(*args: str) -> str:
     docker = shutil.which("docker")
     if not docker:
-        return "(없음)"
-    out = subprocess.run([docker, "version", "--format", "{{.Client.Version}}"], capture_output=True, text=True)
-    return out.stdout.strip() or "(알 수 없음)"
+        return ""
+    out = subprocess.run([docker, *args], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def image_store(info: dict[str, Any]) -> str:
+    """Which image store the engine uses, from ``docker info``: the containerd store or a graph driver.
+
+    >>> image_store({"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]})
+    'containerd 이미지 저장소 (스냅숏터 overlayfs)'
+    >>> image_store({"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"]]})
+    '그래프 드라이버 overlay2 (도커 자체 이미지 저장소)'
+    """
+    status = dict(tuple(pair) for pair in info.get("DriverStatus") or [] if len(pair) == 2)
+    if status.get("driver-type") == "io.containerd.snapshotter.v1":
+        return f"containerd 이미지 저장소 (스냅숏터 {info.get('Driver')})"
+    return f"그래프 드라이버 {info.get('Driver')} (도커 자체 이미지 저장소)"
+
+
+def buildkit_version() -> str:
+    """The BuildKit version of the engine's own builder, as ``docker buildx inspect`` reports it."""
+    text = _cli("buildx", "inspect")
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "buildkit version" or key.strip().lower() == "buildkit":
+            value = value.strip()
+            if value.startswith("v0.0.0"):
+                return f"{value} (이 엔진의 빌드가 BuildKit 버전을 기록하지 않음)"
+            return value
+    return "(알 수 없음)"
 
 
 def versions_table(client: Any | None = None) -> str:
-    """Docker CLI, engine, storage driver and SDK versions as a table."""
+    """Docker CLI, engine, containerd, BuildKit, buildx, image store and SDK versions as a table."""
     if client is None:
         from dockerlab.engine import docker_client
 
         client = docker_client()
     version = client.version()
     info = client.info()
+    components = {c.get("Name"): c.get("Version") for c in version.get("Components") or []}
+    buildx = _cli("buildx", "version")
     rows = [
-        ["도커 CLI (`docker version`)", _cli_version()],
+        ["도커 CLI (`docker version`)", _cli("version", "--format", "{{.Client.Version}}") or "(없음)"],
         ["도커 엔진", f"{version.get('Version')} (API {version.get('ApiVersion')})"],
-        ["스토리지 드라이버", info.get("Driver", "")],
+        ["containerd", components.get("containerd") or "(알 수 없음)"],
+        ["BuildKit (엔진에 내장된 빌더, `docker buildx inspect`)", buildkit_version()],
+        ["buildx (`docker buildx version`)", " ".join(buildx.split()[1:2]) or "(없음)"],
+        ["이미지 저장소", image_store(info)],
         ["운영 체제 / 아키텍처", f"{info.get('OperatingSystem')} / {info.get('Architecture')}"],
-        ["Docker SDK for Python", metadata.version("docker")],
+        ["Docker SDK for Python (이미지 조회와 컨테이너 실행에만 사용)", metadata.version("docker")],
     ]
     return markdown_table(["항목", "버전"], rows)
 

@@ -3,9 +3,10 @@ from pathlib import Path
 import pytest
 
 from dockerlab.errors import DockerLabError, ExampleBuildError
-from dockerlab.examples import PROJECT_LABEL, build_example, project_root, run_image
+from dockerlab.build import BuildResult
+from dockerlab.examples import EXAMPLE_LABEL, PROJECT_LABEL, build_example, project_root, run_image
 
-from .fakes import FakeAPI, FakeClient, FakeContainer
+from .fakes import FakeAPI, FakeClient, FakeContainer, image_info
 
 
 @pytest.fixture
@@ -30,28 +31,46 @@ def test_project_root_missing_is_one_sentence(tmp_path: Path, monkeypatch) -> No
         project_root(tmp_path)
 
 
-def test_build_stages_a_copy_and_labels_the_image(book: Path) -> None:
-    client = FakeClient(FakeAPI(build_stream=[{"stream": "Step 1/2 : FROM scratch\n"}]))
+class FakeBuild:
+    """Stands in for dockerlab.build.docker_build: records the call, 'builds' into the fake engine."""
+
+    def __init__(self, api: FakeAPI, error: str | None = None) -> None:
+        self.api, self.error, self.calls = api, error, []
+
+    def __call__(self, context: Path, tag: str, *, what: str, **kwargs):
+        self.calls.append({"context": context, "tag": tag, "what": what, **kwargs})
+        if self.error:
+            raise ExampleBuildError(f"{what}: docker buildx build failed: {self.error}")
+        self.api.images[tag] = image_info(1234, layers=1)
+        return BuildResult("sha256:" + "0" * 64, ("#1 [1/1] COPY x /",), 0.5, kwargs.get("builder", "buildkit"),
+                           ("docker", "buildx", "build", "--load", "-t", tag, "."))
+
+
+def test_build_stages_a_copy_and_labels_the_image(book: Path, monkeypatch) -> None:
+    client = FakeClient(FakeAPI())
+    fake = FakeBuild(client.api)
+    monkeypatch.setattr("dockerlab.examples.docker_build", fake)
     seen = []
     built = build_example("demo", "ch09/demo:latest", prepare=lambda ctx: seen.append(ctx) or (ctx / "extra").write_text("y"),
-                          client=client, root=book)
-    kwargs = client.api.calls[0][1]
-    assert Path(kwargs["path"]) == seen[0]
+                          client=client, root=book, target="t", buildargs={"A": "1"})
+    call = fake.calls[0]
+    assert call["context"] == seen[0]
     assert seen[0] != book / "examples" / "demo"
     assert not (book / "examples" / "demo" / "extra").exists()  # sources stay untouched
-    assert kwargs["labels"][PROJECT_LABEL] == "ch09"
-    assert kwargs["tag"] == "ch09/demo:latest"
-    assert built.log == ("Step 1/2 : FROM scratch",)
+    assert call["labels"] == {PROJECT_LABEL: "ch09", EXAMPLE_LABEL: "demo"}
+    assert (call["tag"], call["what"], call["target"], call["build_args"]) == ("ch09/demo:latest", "examples/demo", "t", {"A": "1"})
+    assert call["builder"] == "buildkit"
+    assert built.log == ("#1 [1/1] COPY x /",)
+    assert built.seconds == 0.5
+    assert built.stats.size == 1234
 
 
-def test_broken_dockerfile_names_the_example_and_docker_message(book: Path) -> None:
-    stream = [{"stream": "Step 1/2 : FROM scratch\n"},
-              {"error": "dockerfile parse error line 2: unknown instruction: COPPY",
-               "errorDetail": {"message": "dockerfile parse error line 2: unknown instruction: COPPY"}}]
+def test_build_failure_propagates_the_one_sentence(book: Path, monkeypatch) -> None:
+    client = FakeClient(FakeAPI())
+    monkeypatch.setattr("dockerlab.examples.docker_build", FakeBuild(client.api, error="unknown instruction: COPPY"))
     with pytest.raises(ExampleBuildError) as err:
-        build_example("demo", "ch09/demo:latest", client=FakeClient(FakeAPI(build_stream=stream)), root=book)
-    assert str(err.value) == ("examples/demo: docker build failed: dockerfile parse error line 2: "
-                              "unknown instruction: COPPY")
+        build_example("demo", "ch09/demo:latest", client=client, root=book)
+    assert str(err.value) == "examples/demo: docker buildx build failed: unknown instruction: COPPY"
 
 
 def test_unknown_example_is_one_sentence(book: Path) -> None:
