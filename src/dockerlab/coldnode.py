@@ -53,12 +53,16 @@ def daemon_config(image_store: ImageStore = "overlay2") -> dict[str, Any]:
 
 
 def store_folders(data_root: Path, image_store: ImageStore) -> list[Path]:
-    """The folders whose entries are the node's layers: overlay2's layer folders, or containerd's
-    snapshots and content blobs (compressed layers, manifests and configs as pulled)."""
+    """The folders whose entries are the node's unpacked layers: overlay2's layer folders, or
+    containerd's snapshots.
+
+    (containerd also keeps each pulled blob -- compressed layers, manifests, configs -- in its
+    content store. Blobs that no image references any more are deleted by containerd's garbage
+    collector in its own time; until then they serve no pull, since containerd downloads again
+    whatever its metadata does not list, so they do not make a node warm.)
+    """
     if image_store == "containerd":
-        daemon = data_root / "containerd" / "daemon"
-        return [daemon / "io.containerd.snapshotter.v1.overlayfs" / "snapshots",
-                daemon / "io.containerd.content.v1.content" / "blobs" / "sha256"]
+        return [data_root / "containerd" / "daemon" / "io.containerd.snapshotter.v1.overlayfs" / "snapshots"]
     return [data_root / "overlay2"]
 
 
@@ -216,8 +220,8 @@ class ColdNode:
         self.image_store = image_store
 
     def layer_count(self) -> int:
-        """Entries in the node's layer store: overlay2 layer folders (``l`` holds only short links), or
-        containerd snapshots plus content blobs."""
+        """Unpacked layers in the node's store: overlay2 layer folders (``l`` holds only short links), or
+        containerd snapshots."""
         count = 0
         for store in store_folders(self.paths.data_root, self.image_store):
             if store.is_dir():
