@@ -282,3 +282,33 @@ def logged_steps(log: Sequence[str]) -> list[LoggedStep]:
         elif line.startswith("#") and line.split(" ", 1)[-1].strip() == "CACHED":
             cached.add(line.split(" ", 1)[0][1:])
     return [LoggedStep(s.stage, s.instruction, n in cached) for n, s in headers.items()]
+
+
+#: ``#3 transferring context: 50.03MB 0.5s done`` (BuildKit) and ``Sending build context to Docker daemon  50.1MB``
+#: (classic builder): how much of the build context the client sent, as the CLI prints it.
+_BUILDKIT_SENT = re.compile(r"^#(\d+) transferring context: (\S+)")
+_CLASSIC_SENT = re.compile(r"^Sending build context to Docker daemon\s+(\S+)")
+
+
+def context_sent(log: Sequence[str]) -> str | None:
+    """The build context the client sent, as the log says it (``50.03MB``); None when the log does not say.
+
+    BuildKit reports it under its ``[internal] load build context`` step (the ``.dockerignore``
+    step reports its own small "context"); the classic builder prints one line before step 1.
+
+    >>> context_sent(["#2 [internal] load .dockerignore", "#2 transferring context: 2B done",
+    ...               "#3 [internal] load build context", "#3 transferring context: 1.2MB 0.1s",
+    ...               "#3 transferring context: 50.03MB 0.5s done"])
+    '50.03MB'
+    >>> context_sent(["Sending build context to Docker daemon  50.14MB", "Step 1/3 : FROM busybox"])
+    '50.14MB'
+    """
+    step = next((m.group(1) for line in log if (m := re.match(r"^#(\d+) \[internal\] load build context$", line))),
+                None)
+    sent = None
+    for line in log:
+        if (m := _BUILDKIT_SENT.match(line)) and m.group(1) == step:
+            sent = m.group(2)
+        elif m := _CLASSIC_SENT.match(line):
+            sent = m.group(1)
+    return sent

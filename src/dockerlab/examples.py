@@ -47,10 +47,14 @@ def work_dir(name: str, root: Path | None = None) -> Path:
     return path
 
 
-def stage_context(name: str, root: Path | None = None) -> Path:
-    """Copy ``examples/<name>`` into a fresh build context under ``_build/work`` and return it."""
+def stage_context(name: str, root: Path | None = None, folder: str | None = None) -> Path:
+    """Copy ``examples/<name>`` into a fresh build context ``_build/work/contexts/<folder or name>`` and return it.
+
+    BuildKit remembers what it received from a context folder and sends only changed files the
+    next time; a ``folder`` of its own makes a build's context transfer a first one.
+    """
     source = example_dir(name, root)
-    context = work_dir("contexts", root) / name
+    context = work_dir("contexts", root) / (folder or name)
     if context.exists():
         shutil.rmtree(context)
     shutil.copytree(source, context, symlinks=True)
@@ -95,13 +99,15 @@ def build_example(
     host: str | None = None,
     client: Any | None = None,
     root: Path | None = None,
+    context_folder: str | None = None,
 ) -> BuiltImage:
     """Build ``examples/<name>`` as ``tag`` (``docker buildx build --load -t TAG .``) and measure it.
 
     ``prepare(context)`` runs on the staged copy before the build, e.g. to compile a binary
     into the context. ``nocache`` builds cold (``--no-cache``). ``builder="classic"`` builds with
     the classic builder (``DOCKER_BUILDKIT=0 docker build``). ``host`` and ``client`` name another
-    engine (a cold node). A failing build raises :class:`ExampleBuildError` naming the example
+    engine (a cold node). ``context_folder`` stages the context in a folder of its own (see
+    :func:`stage_context`). A failing build raises :class:`ExampleBuildError` naming the example
     and the builder's own error line.
 
     >>> build_example("hello", "ch09/hello:latest", prepare=compile_hello).stats.human  # doctest: +SKIP
@@ -111,7 +117,7 @@ def build_example(
         from dockerlab.engine import docker_client
 
         client = docker_client()
-    context = stage_context(name, root)
+    context = stage_context(name, root, context_folder)
     if prepare is not None:
         prepare(context)
     result = docker_build(
