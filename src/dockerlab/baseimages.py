@@ -15,11 +15,16 @@ from typing import Any, Sequence
 from dockerlab.imagefs import BaseFeatures, base_features
 from dockerlab.layers import compressed_size
 from dockerlab.measure import ImageStats, LayerRow, image_stats, layer_rows
-from dockerlab.report import glue_size, glue_text, markdown_table
+from dockerlab.report import glue_size, glue_text, markdown_table, size_header
 from dockerlab.sizes import human_size
 
-#: Column headers; the first two match :func:`dockerlab.report.images_table` so one test reads both.
-HEADERS = ("이미지(태그)", "크기 (docker image ls)", "압축 크기 (gzip)", "레이어 수", "셸", "패키지 관리자", "C 라이브러리")
+#: Column headers after the size column (see :func:`headers`).
+_FEATURE_HEADERS = ("압축 크기 (gzip)", "레이어 수", "셸", "패키지 관리자", "C 라이브러리")
+
+
+def headers(client: Any | None = None) -> tuple[str, ...]:
+    """Column headers; the first two match :func:`dockerlab.report.images_table` so one test reads both."""
+    return ("이미지(태그)", size_header(client), *_FEATURE_HEADERS)
 NOT_AVAILABLE = "사용할 수 없음"
 
 
@@ -72,7 +77,7 @@ def _feature_cells(features: BaseFeatures) -> list[str]:
     ]
 
 
-def comparison_table(rows: Sequence[BaseRow]) -> str:
+def comparison_table(rows: Sequence[BaseRow], client: Any | None = None) -> str:
     """The comparison as a Markdown table; an unavailable image gets a row without numbers."""
     body = []
     for row in rows:
@@ -82,15 +87,15 @@ def comparison_table(rows: Sequence[BaseRow]) -> str:
             continue
         body.append([name, row.stats.human, human_size(row.compressed or 0), row.stats.layers,
                      *_feature_cells(row.features)])
-    return markdown_table(HEADERS, body, align="lrrrlll")
+    return markdown_table(headers(client), body, align="lrrrlll")
 
 
-def comparison_series(rows: Sequence[BaseRow]) -> tuple[list[str], dict[str, list[int]]]:
+def comparison_series(rows: Sequence[BaseRow], client: Any | None = None) -> tuple[list[str], dict[str, list[int]]]:
     """Labels and the two size series (uncompressed, compressed) of the available rows, for a chart."""
     measured = [r for r in rows if r.stats is not None]
     labels = [r.label for r in measured]
     return labels, {
-        "압축 전 (docker image ls)": [r.stats.size for r in measured if r.stats is not None],
+        size_header(client, what="압축 전"): [r.stats.size for r in measured if r.stats is not None],
         "압축 후 (gzip 추정, 전송 크기)": [r.compressed or 0 for r in measured],
     }
 
@@ -113,7 +118,7 @@ def variants_table(tags: Sequence[str], base: str, client: Any | None = None) ->
     for tag in tags:
         layers = "; ".join(f"`{_short(row.created_by)}` {row.human}" for row in added_layers(tag, base, client))
         body.append([f"`{tag}`", image_stats(tag, client).human, layers])
-    return markdown_table(["이미지(태그)", "크기 (docker image ls)", f"`{base}` 위에 더한 레이어"], body, align="lrl")
+    return markdown_table(["이미지(태그)", size_header(client), f"`{base}` 위에 더한 레이어"], body, align="lrl")
 
 
 def _short(instruction: str, width: int = 48) -> str:

@@ -84,10 +84,17 @@ def size_bars(
     items: Sequence[tuple[str, int]],
     *,
     title: str,
-    xlabel: str = "이미지 크기 (docker image ls 기준)",
+    xlabel: str | None = None,
     log: bool | None = None,
 ) -> Figure:
-    """Horizontal bars of sizes in bytes, largest on top, each labelled in docker's format."""
+    """Horizontal bars of sizes in bytes, largest on top, each labelled in docker's format.
+
+    The default axis label names ``docker image ls`` and the engine's image store.
+    """
+    if xlabel is None:
+        from dockerlab.report import size_header
+
+        xlabel = size_header(what="이미지 크기")
     return grouped_size_bars([label for label, _ in items], {"": [size for _, size in items]},
                              title=title, xlabel=xlabel, log=log)
 
@@ -97,10 +104,17 @@ def grouped_size_bars(
     series: dict[str, Sequence[int]],
     *,
     title: str,
-    xlabel: str = "크기",
+    xlabel: str | None = None,
     log: bool | None = None,
 ) -> Figure:
-    """Bars of several series (e.g. uncompressed vs compressed) per label; sizes in bytes."""
+    """Bars of several series (e.g. uncompressed vs compressed) per label; sizes in bytes.
+
+    The default axis label names ``docker image ls`` and the engine's image store.
+    """
+    if xlabel is None:
+        from dockerlab.report import size_header
+
+        xlabel = size_header(what="크기")
     names = list(series)
     values = [v for name in names for v in series[name]]
     log = use_log_scale(values) if log is None else log

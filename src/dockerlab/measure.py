@@ -12,6 +12,8 @@ from dockerlab.sizes import human_size
 class _ImagesAPI(Protocol):
     def inspect_image(self, image: str) -> dict[str, Any]: ...
     def history(self, image: str) -> list[dict[str, Any]]: ...
+    def images(self, name: str | None = None, quiet: bool = False, all: bool = False,
+               filters: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -48,17 +50,24 @@ def _api(client: Any | None) -> _ImagesAPI:
 
 
 def image_stats(tag: str, client: Any | None = None) -> ImageStats:
-    """Return size (bytes), ID and layer count of ``tag``.
+    """Return size (bytes), ID and layer count of ``tag``; the size is the one ``docker image ls`` prints.
+
+    On the overlay2 store that is ``docker image inspect``'s ``Size`` (the unpacked layers). On
+    the containerd store ``docker image ls`` adds the compressed blobs kept in the content store
+    to the unpacked snapshots, and ``inspect`` reports something else again; the listed figure
+    is what a reader sees, so it is the one taken.
 
     >>> image_stats("ch09/hello:latest").human  # doctest: +SKIP
     '1.82MB'
     """
-    info = _api(client).inspect_image(tag)
+    api = _api(client)
+    info = api.inspect_image(tag)
     labels = (info.get("Config") or {}).get("Labels") or {}
+    listed = [entry for entry in api.images(filters={"reference": tag}) if entry.get("Id") == info["Id"]]
     return ImageStats(
         tag=tag,
         id=info["Id"],
-        size=int(info["Size"]),
+        size=int(listed[0]["Size"]) if listed else int(info["Size"]),
         layers=len((info.get("RootFS") or {}).get("Layers") or []),
         digests=tuple(info.get("RepoDigests") or ()),
         labels=tuple(sorted(labels.items())),
@@ -157,3 +166,22 @@ _LAYER_INSTRUCTIONS = ("RUN ", "ADD ", "COPY ", "WORKDIR ")
 
 def _adds_layer(instruction: str) -> bool:
     return instruction.upper().startswith(_LAYER_INSTRUCTIONS)
+
+
+def image_store_name(client: Any | None = None) -> str:
+    """``containerd`` when the engine keeps images in containerd's store, else its graph driver (``overlay2``).
+
+    >>> class Info:
+    ...     def info(self): return {"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}
+    >>> image_store_name(Info())
+    'containerd'
+    """
+    if client is None:
+        from dockerlab.engine import docker_client
+
+        client = docker_client()
+    info = client.info()
+    status = {pair[0]: pair[1] for pair in info.get("DriverStatus") or [] if len(pair) == 2}
+    if status.get("driver-type") == "io.containerd.snapshotter.v1":
+        return "containerd"
+    return str(info.get("Driver") or "unknown")

@@ -35,10 +35,23 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]], ali
     return "\n".join(lines)
 
 
-def images_table(images: Iterable[ImageStats]) -> str:
+def size_header(client: Any | None = None, what: str = "크기") -> str:
+    """The header of a size column: what ``docker image ls`` prints, and on which image store.
+
+    >>> class Engine:
+    ...     def info(self): return {"Driver": "overlay2", "DriverStatus": []}
+    >>> size_header(Engine())
+    '크기 (docker image ls, overlay2)'
+    """
+    from dockerlab.measure import image_store_name
+
+    return f"{what} (docker image ls, {image_store_name(client)})"
+
+
+def images_table(images: Iterable[ImageStats], client: Any | None = None) -> str:
     """The book's table of images: tag, size as docker shows it, exact bytes, layers."""
     return markdown_table(
-        ["이미지(태그)", "크기 (docker image ls)", "정확한 바이트 수", "레이어 수"],
+        ["이미지(태그)", size_header(client), "정확한 바이트 수", "레이어 수"],
         [[f"`{s.tag}`", s.human, f"{s.size:,}", s.layers] for s in images],
         align="llrr",
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from dockerlab.bases import KNOWN_BASES, UNAVAILABLE_KO, ensure_base
 from dockerlab.errors import BaseImageError
-from dockerlab.report import markdown_table
+from dockerlab.report import markdown_table, size_header
 from dockerlab.sizes import human_size
 
 #: Packages whose versions matter for what the book shows.
@@ -103,4 +103,4 @@ def bases_table(client: Any | None = None) -> str:
                          f"`{base.detail}`"])
         except BaseImageError:
             rows.append([f"`{repo}`", "-", "-", "사용할 수 없음", reason])
-    return markdown_table(["이미지", "ID", "크기", "출처", "받은 곳 / 만든 방법"], rows)
+    return markdown_table(["이미지", "ID", size_header(client), "출처", "받은 곳 / 만든 방법"], rows)

@@ -14,7 +14,8 @@ from dockerlab import image_stats
 from dockerlab.bases import is_available
 
 PAGES = ["chapters/02-2-busybox", "chapters/02-3-alpine", "chapters/02-4-scratch-pitfalls", "chapters/02-5-compare"]
-SIZE_HEADER = "크기 (docker image ls)"
+#: docker's size column, named with the image store the book was built on.
+SIZE_HEADER = "크기 (docker image ls, "
 ALPINE = "alpine:3.20"
 NOT_RUN = "이 빌드에서는 실행하지 않음"
 
@@ -24,7 +25,7 @@ def _tables(soup) -> list[list[list[str]]]:
     found = []
     for table in soup.select("article table"):
         rows = [[c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])] for tr in table.find_all("tr")]
-        if rows and len(rows[0]) > 1 and rows[0][1] == SIZE_HEADER:
+        if rows and len(rows[0]) > 1 and rows[0][1].startswith(SIZE_HEADER):
             found.append(rows)
     return found
 

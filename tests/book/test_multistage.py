@@ -4,6 +4,7 @@ and every multi-stage image answered its health check."""
 from __future__ import annotations
 
 from dockerlab import image_stats
+from dockerlab.report import size_header
 
 MULTISTAGE = "chapters/04-1-multistage"
 BUILDERS = "chapters/04-2-builders"
@@ -37,7 +38,7 @@ def _prose(soup) -> str:
 
 def test_multistage_sizes_table_matches_the_engine(built_book, engine) -> None:
     page = built_book.page(MULTISTAGE)
-    rows = _tag_rows(_table_with(page, "한 단계 이미지 대비"), "크기 (docker image ls)")
+    rows = _tag_rows(_table_with(page, "한 단계 이미지 대비"), size_header(engine))
     assert set(rows) >= {"ch09/webapi:single", "golang:1.19", *RUNTIMES, "ch09/webapi:scratch-no-ca"}
     for tag, shown in rows.items():
         assert shown == image_stats(tag, engine).human, tag

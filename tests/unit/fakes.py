@@ -13,16 +13,26 @@ class FakeAPI:
     def __init__(self, images: dict[str, dict[str, Any]] | None = None,
                  histories: dict[str, list[dict[str, Any]]] | None = None,
                  build_stream: Iterable[dict[str, Any]] = (), pull_error: str | None = None) -> None:
-        self.images = images or {}
+        self.image_db = images or {}
         self.histories = histories or {}
         self.build_stream = list(build_stream)
         self.pull_error = pull_error
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def inspect_image(self, tag: str) -> dict[str, Any]:
-        if tag not in self.images:
+        if tag not in self.image_db:
             raise ImageNotFound(f"No such image: {tag}")
-        return self.images[tag]
+        return self.image_db[tag]
+
+    def images(self, name: str | None = None, quiet: bool = False, all: bool = False,
+               filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Like ``GET /images/json``: one entry per image ID, with its tags and ``docker image ls``'s Size."""
+        reference = (filters or {}).get("reference") or name
+        entries = []
+        for tag, info in self.image_db.items():
+            if reference is None or tag == reference or (":" not in reference and tag == f"{reference}:latest"):
+                entries.append({"Id": info["Id"], "RepoTags": [tag], "Size": info["Size"]})
+        return entries
 
     def history(self, tag: str) -> list[dict[str, Any]]:
         return self.histories[tag]
@@ -31,19 +41,19 @@ class FakeAPI:
         self.calls.append(("build", kwargs))
         tag = kwargs.get("tag")
         if not any("error" in c for c in self.build_stream) and tag:
-            self.images.setdefault(tag, image_info(1234, layers=1))
+            self.image_db.setdefault(tag, image_info(1234, layers=1))
         return iter(self.build_stream)
 
     def pull(self, repo: str, tag: str = "latest", **kwargs: Any):
         self.calls.append(("pull", {"repo": repo, "tag": tag}))
         if self.pull_error:
             raise APIError(self.pull_error)
-        self.images[f"{repo}:{tag}"] = image_info(999, layers=1, digests=[f"{repo}@sha256:" + "a" * 64])
+        self.image_db[f"{repo}:{tag}"] = image_info(999, layers=1, digests=[f"{repo}@sha256:" + "a" * 64])
         return iter([{"status": "Downloaded"}])
 
     def tag(self, source: str, repo: str, tag: str) -> bool:
         self.calls.append(("tag", {"source": source, "repo": repo, "tag": tag}))
-        self.images[f"{repo}:{tag}"] = self.images[source]
+        self.image_db[f"{repo}:{tag}"] = self.image_db[source]
         return True
 
 
@@ -81,6 +91,10 @@ class FakeClient:
     def __init__(self, api: FakeAPI | None = None, container: FakeContainer | None = None) -> None:
         self.api = api or FakeAPI()
         self.containers = FakeContainers(container or FakeContainer())
+
+    def info(self) -> dict[str, Any]:
+        """``docker info`` of an engine with the overlay2 image store."""
+        return {"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]]}
 
 
 def image_info(size: int, layers: int = 1, digests: list[str] | None = None,

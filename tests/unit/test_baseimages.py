@@ -24,21 +24,21 @@ ROWS = [
 
 
 def test_the_table_shows_docker_sizes_and_what_each_image_offers() -> None:
-    lines = comparison_table(ROWS).splitlines()
-    assert lines[0].startswith("| 이미지(태그) | 크기 (docker image ls) |")
+    lines = comparison_table(ROWS, FakeClient()).splitlines()
+    assert lines[0].startswith("| 이미지(태그) | 크기 (docker image ls, overlay2) |")
     hello, alpine, debian = lines[2:]
     assert hello == "| `ch09/hello:latest` | 1.82MB | 1.08MB | 1 | 없음 | 없음 | 없음 (Go 정적 바이너리) |"
     assert debian == "| `debian:bookworm` | 117MB | 48.7MB | 1 | `/bin/sh` | apt | glibc (공유) |"
 
 
 def test_an_unavailable_image_has_a_row_with_no_numbers() -> None:
-    alpine = comparison_table(ROWS).splitlines()[3]
+    alpine = comparison_table(ROWS, FakeClient()).splitlines()[3]
     assert alpine.startswith("| `alpine:3.20` | 사용할 수 없음 |")
     assert not re.search(r"\d", alpine.split("|", 2)[2].replace("3.20", ""))
 
 
 def test_the_chart_series_leave_unavailable_images_out() -> None:
-    labels, series = comparison_series(ROWS)
+    labels, series = comparison_series(ROWS, FakeClient())
     assert labels == ["scratch + hello", "debian"]
     assert list(series.values()) == [[1_819_316, 116_557_662], [1_076_672, 48_707_746]]
 

@@ -32,7 +32,7 @@ def test_failed_pull_falls_back_to_the_bootstrap_recipe(monkeypatch) -> None:
 
     def fake_bootstrap(name, client, root):
         made.append(name)
-        client.api.images[name] = image_info(5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
+        client.api.image_db[name] = image_info(5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
 
     monkeypatch.setitem(bases.BOOTSTRAPPERS, "busybox:latest", fake_bootstrap)
     base = ensure_base("busybox", client=FakeClient(api))
@@ -46,7 +46,7 @@ def test_alpine_is_never_faked() -> None:
         ensure_base("alpine:3.20", client=FakeClient(api))
     message = str(err.value)
     assert message.startswith("alpine:3.20 is not available in this build: Alpine Linux is built from")
-    assert "alpine:3.20" not in api.images
+    assert "alpine:3.20" not in api.image_db
 
 
 def test_no_bootstrap_when_forbidden(monkeypatch) -> None:

@@ -41,7 +41,7 @@ class FakeBuild:
         self.calls.append({"context": context, "tag": tag, "what": what, **kwargs})
         if self.error:
             raise ExampleBuildError(f"{what}: docker buildx build failed: {self.error}")
-        self.api.images[tag] = image_info(1234, layers=1)
+        self.api.image_db[tag] = image_info(1234, layers=1)
         return BuildResult("sha256:" + "0" * 64, ("#1 [1/1] COPY x /",), 0.5, kwargs.get("builder", "buildkit"),
                            ("docker", "buildx", "build", "--load", "-t", tag, "."))
 

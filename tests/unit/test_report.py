@@ -1,13 +1,16 @@
 from dockerlab.measure import ImageStats, LayerRow
 from dockerlab.report import images_table, layers_table, markdown_table, unavailable_notice
 
+from .fakes import FakeClient
+
 
 def test_markdown_table_escapes_pipes() -> None:
     assert markdown_table(["a"], [["x|y"]]) == "| a |\n|:--|\n| x\\|y |"
 
 
 def test_images_table_shows_docker_size_bytes_and_layers() -> None:
-    table = images_table([ImageStats("ch09/hello:latest", "sha256:" + "1" * 64, 1_819_316, 1)])
+    table = images_table([ImageStats("ch09/hello:latest", "sha256:" + "1" * 64, 1_819_316, 1)], FakeClient())
+    assert table.splitlines()[0] == "| 이미지(태그) | 크기 (docker image ls, overlay2) | 정확한 바이트 수 | 레이어 수 |"
     assert "| `ch09/hello:latest` | 1.82MB | 1,819,316 | 1 |" in table
 
 
