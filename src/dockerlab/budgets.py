@@ -7,6 +7,7 @@ fails a test like a broken unit test would.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -65,3 +66,53 @@ def check_budgets(path: Path, client: Any | None = None) -> list[Budget]:
             size = None
         results.append(Budget(tag, limit, size))
     return results
+
+
+#: A new budget is the measured size plus this share, written with two significant digits.
+HEADROOM = 0.10
+
+
+def budget_for(size: int, headroom: float = HEADROOM) -> str:
+    """The budget text for an image of ``size`` bytes: size + ``headroom``, rounded up to two significant digits.
+
+    >>> budget_for(1_814_796), budget_for(148_241_320), budget_for(640)
+    ('2MB', '170MB', '710B')
+    """
+    target = size * (1 + headroom)
+    unit, scale = "B", 1
+    for name, factor in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if target >= factor:
+            unit, scale = name, factor
+            break
+    value = target / scale
+    step = 10 ** (len(str(int(value))) - 2) if value >= 10 else 0.1
+    rounded = math.ceil(value / step - 1e-9) * step
+    text = f"{rounded:.0f}" if rounded >= 10 or float(rounded).is_integer() else f"{rounded:.1f}"
+    return f"{text}{unit}"
+
+
+def reset_budgets(path: Path, client: Any | None = None) -> list[tuple[str, str, str]]:
+    """Rewrite every budget in ``path`` as measured size + :data:`HEADROOM`, keeping comments and order.
+
+    Returns (tag, old, new) for each budget. An image that does not exist keeps its budget.
+    Used after a deliberate change of what the book builds (e.g. a new builder), never to hide growth.
+    """
+    from docker.errors import ImageNotFound
+
+    from dockerlab.measure import image_stats
+
+    changes = []
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        match = re.match(r'^(\s*"([^"]+)"\s*=\s*")([^"]+)(".*)$', line.rstrip("\n"))
+        if not match:
+            continue
+        try:
+            size = image_stats(match.group(2), client).size
+        except ImageNotFound:
+            continue
+        new = budget_for(size)
+        changes.append((match.group(2), match.group(3), new))
+        lines[i] = f"{match.group(1)}{new}{match.group(4)}\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    return changes

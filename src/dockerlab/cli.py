@@ -44,8 +44,12 @@ def _notebooks(args: argparse.Namespace) -> int:
 
 
 def _budgets(args: argparse.Namespace) -> int:
-    from dockerlab.budgets import check_budgets
+    from dockerlab.budgets import check_budgets, reset_budgets
 
+    if args.reset:
+        for tag, old, new in reset_budgets(Path(args.file)):
+            print(f"{tag}: {old} -> {new}")
+        return 0
     results = check_budgets(Path(args.file))
     for budget in results:
         print(budget.sentence())
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_notebooks)
     p = sub.add_parser("budgets", help="check every example image against budgets.toml")
     p.add_argument("--file", default="budgets.toml")
+    p.add_argument("--reset", action="store_true",
+                   help="rewrite every budget as the measured size + 10%% (after a deliberate change)")
     p.set_defaults(func=_budgets)
     args = parser.parse_args(argv)
     try:

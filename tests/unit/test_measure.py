@@ -38,3 +38,35 @@ def test_zero_byte_run_layer_is_still_a_layer() -> None:
     rows = layer_rows("t", api)
     assert rows[1].created_by == "RUN rm -rf /var/lib/apt/lists/*"
     assert rows[1].empty is False
+
+
+# `docker image history` of a BuildKit build (Engine 26, newest first): ARG and WORKDIR records, build args
+# and mount flags in RUN records, and a WORKDIR that made its folder in a 0-byte layer.
+BUILDKIT_HISTORY = [
+    {"CreatedBy": 'CMD ["direnv" "version"]', "Size": 0, "Comment": "buildkit.dockerfile.v0"},
+    {"CreatedBy": "RUN |1 TOOL_URL=http://x/d.deb /bin/sh -c rm -rf direnv # buildkit", "Size": 0,
+     "Comment": "buildkit.dockerfile.v0"},
+    {"CreatedBy": "RUN --mount=type=cache,target=/var/cache/apt /bin/sh -c apt-get update # buildkit",
+     "Size": 2_000, "Comment": "buildkit.dockerfile.v0"},
+    {"CreatedBy": "WORKDIR /tmp", "Size": 0, "Comment": "buildkit.dockerfile.v0"},
+    {"CreatedBy": "ARG TOOL_URL", "Size": 0, "Comment": "buildkit.dockerfile.v0"},
+    {"CreatedBy": 'CMD ["bash"]', "Size": 0},
+    {"CreatedBy": "ADD rootfs.tar / # buildkit", "Size": 74_817_722, "Comment": "buildkit.dockerfile.v0"},
+]
+
+
+def test_buildkit_history_reads_as_the_instructions_written() -> None:
+    api = FakeAPI(images={"t": image_info(74_819_722, layers=4)}, histories={"t": BUILDKIT_HISTORY})
+    rows = layer_rows("t", api)
+    assert [r.created_by for r in rows] == [
+        "ADD rootfs.tar /", 'CMD ["bash"]', "ARG TOOL_URL", "WORKDIR /tmp",
+        "RUN --mount=type=cache,target=/var/cache/apt apt-get update", "RUN rm -rf direnv", 'CMD ["direnv" "version"]']
+    # Four layers: the 0-byte WORKDIR and RUN records are layers, ARG and CMD are metadata.
+    assert [r.empty for r in rows] == [False, True, True, False, False, False, True]
+
+
+def test_a_workdir_that_made_nothing_is_metadata_when_the_layer_count_says_so() -> None:
+    api = FakeAPI(images={"t": image_info(74_819_722, layers=3)}, histories={"t": BUILDKIT_HISTORY})
+    rows = layer_rows("t", api)
+    # Three layers: ADD, the RUN with bytes, and one 0-byte record -- the first candidate (WORKDIR), in order.
+    assert sum(not r.empty for r in rows) == 3
