@@ -70,9 +70,24 @@ def summarize_failure(output: str, crash_log: str = "") -> Failure:
     return Failure("", "sphinx-build exited with an error (see the log)")
 
 
+def book_pages(source: Path) -> list[Path]:
+    """The MyST pages Sphinx reads: the front page, the status page and every chapter."""
+    pages = [source / "index.md", source / "status.md", *sorted((source / "chapters").glob("*.md"))]
+    return [p for p in pages if p.is_file()]
+
+
 def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     """Run ``sphinx-build -nW --keep-going`` from ``source`` into ``out/html``; return the exit code."""
+    from dockerlab.sphinxext import FrontMatterError, check_pages
+
     html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
+    try:
+        check_pages(source, book_pages(source))
+    except FrontMatterError as err:
+        # Before any notebook runs: a page that cannot say what it depends on is not built at all.
+        shutil.rmtree(html, ignore_errors=True)
+        print(f"The book build failed: {err}", file=sys.stderr)
+        return 1
     reports.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-nW", "--keep-going", "-d", str(doctrees),
            *(extra or []), str(source), str(html)]

@@ -47,9 +47,29 @@ class Budget:
 
 
 def load_budgets(path: Path) -> dict[str, int]:
-    """Tag -> byte limit from the ``[images]`` table of ``path``."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {tag: parse_size(str(limit)) for tag, limit in data.get("images", {}).items()}
+    """Tag -> byte limit from the ``[images]`` table of ``path``.
+
+    A missing, unreadable or empty file, or a budget that is not a size, raises
+    :class:`DockerLabError` with one sentence naming the file: a check of nothing must not pass.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DockerLabError(f"{path}: no such budget file.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise DockerLabError(f"{path}: not valid TOML ({err}).") from None
+    images = data.get("images")
+    if not isinstance(images, dict) or not images:
+        raise DockerLabError(f"{path}: no image budgets (an [images] table with one \"tag\" = \"size\" per image).")
+    budgets = {}
+    for tag, limit in images.items():
+        if not isinstance(limit, str):
+            raise DockerLabError(f"{path}: the budget of {tag} must be a size in quotes, e.g. \"2MB\", not {limit!r}.")
+        try:
+            budgets[tag] = parse_size(limit)
+        except DockerLabError as err:
+            raise DockerLabError(f"{path}: the budget of {tag} is {err}") from None
+    return budgets
 
 
 def check_budgets(path: Path, client: Any | None = None) -> list[Budget]:

@@ -54,6 +54,12 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
 
 def execute_all(root: Path, out: Path, names: list[str] | None = None) -> list[ExecutedNotebook]:
     """Execute every notebook page (or those whose file stem is in ``names``) into ``out``."""
+    from dockerlab.sphinxext import FrontMatterError, check_pages
+
+    try:
+        check_pages(root, notebook_sources(root))
+    except FrontMatterError as err:
+        raise NotebookError(str(err)) from None
     done = []
     for source in notebook_sources(root):
         if names and source.stem not in names:

@@ -36,20 +36,60 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
 _SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
+class FrontMatterError(ValueError):
+    """A page's front matter or its ``depends:`` list cannot be read; the message is one sentence."""
+
+
 def front_matter_depends(text: str) -> list[str]:
     """Return the ``depends`` list of a MyST page's front matter ([] when absent).
 
+    A front matter that is not YAML, or a ``depends`` that is not a list of paths, raises
+    :class:`FrontMatterError` with one sentence (the caller names the page).
+
     >>> front_matter_depends("---\\ndepends: [examples/hello]\\n---\\n# x")
     ['examples/hello']
+    >>> try:
+    ...     front_matter_depends("---\\ndepends: {a: 1}\\n---\\n")
+    ... except FrontMatterError as err:
+    ...     print(err)
+    its depends: is a mapping, not a list of folders
     """
     match = _FRONT_MATTER.match(text)
     if not match:
         return []
-    data = yaml.safe_load(match.group(1)) or {}
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise FrontMatterError(f"its front matter is not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    if not isinstance(data, dict):
+        raise FrontMatterError("its front matter is not a mapping of keys to values")
     value = data.get("depends") or []
     if isinstance(value, str):
         value = value.replace(",", " ").split()
+    if not isinstance(value, list):
+        kind = "a mapping" if isinstance(value, dict) else f"a {type(value).__name__}"
+        raise FrontMatterError(f"its depends: is {kind}, not a list of folders")
+    if not all(isinstance(v, str) and v.strip("/") for v in value):
+        raise FrontMatterError("its depends: must list folder paths (text), e.g. examples/hello")
     return [str(v).strip("/") for v in value]
+
+
+def check_pages(root: Path, pages: Iterable[Path]) -> None:
+    """Before any notebook runs: every page's front matter reads and every ``depends:`` path exists.
+
+    Raises :class:`FrontMatterError` with one sentence naming the page.
+    """
+    for page in pages:
+        rel = page.relative_to(root) if page.is_relative_to(root) else page
+        try:
+            depends = front_matter_depends(page.read_text(encoding="utf-8"))
+        except FrontMatterError as err:
+            raise FrontMatterError(f"{rel}: {err}.") from None
+        missing = [d for d in depends if not (root / d).exists()]
+        if missing:
+            raise FrontMatterError(f"{rel}: depends on {', '.join(missing)}, which does not exist.")
 
 
 def digest_path(path: Path) -> str:
@@ -83,7 +123,11 @@ def _record(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     root = _root(app)
     for docname in docnames:
         source = Path(env.doc2path(docname))
-        depends = front_matter_depends(source.read_text(encoding="utf-8")) if source.suffix == ".md" else []
+        try:
+            depends = front_matter_depends(source.read_text(encoding="utf-8")) if source.suffix == ".md" else []
+        except FrontMatterError as err:
+            logger.warning("%s: %s", docname, err, location=docname)
+            depends = []
         for rel in depends:
             if not (root / rel).exists():
                 logger.warning("%s: depends on %s, which does not exist", docname, rel, location=docname)

@@ -41,3 +41,23 @@ def test_engine_down_inside_a_cell() -> None:
            "The above exception was the direct cause of the following exception:\n"
            "myst_nb.core.execute.base.ExecutionError: /b/status.md\n")
     assert summarize_failure("", log).error.startswith("EngineUnavailable: No Docker engine answers")
+
+
+def test_a_page_with_broken_front_matter_stops_the_build_before_any_notebook_runs(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "chapters").mkdir(parents=True)
+    (src / "conf.py").write_text("")
+    (src / "index.md").write_text("# x\n")
+    (src / "chapters" / "01-x.md").write_text("---\ndepends:\n  - examples/missing\n---\n# x\n")
+    (out / "html").mkdir(parents=True)
+    (out / "html" / "index.html").write_text("<p>old</p>")
+    proc = subprocess.run([sys.executable, "-m", "dockerlab", "build", "--source", str(src), "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "The book build failed: chapters/01-x.md: depends on examples/missing, which does not exist."]
+    assert not (out / "html").exists()  # nothing half-built is left looking current
+    assert not (out / "reports").exists()  # sphinx-build never started

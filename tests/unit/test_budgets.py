@@ -50,3 +50,35 @@ def test_reset_rewrites_values_and_keeps_comments_and_missing_images(tmp_path: P
     changes = reset_budgets(path, FakeAPI(images={"a:latest": image_info(1_819_316)}))
     assert changes == [("a:latest", "9MB", "2.1MB")]
     assert path.read_text() == '# why\n[images]\n"a:latest" = "2.1MB"\n"gone:1" = "1MB"  # kept\n'
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "no such budget file"),
+    ("", "no image budgets"),
+    ("[images]\n", "no image budgets"),
+    ("[images\n", "not valid TOML"),
+    ('[images]\n"a:1" = 2\n', 'the budget of a:1 must be a size in quotes, e.g. "2MB", not 2.'),
+    ('[images]\n"a:1" = "two"\n', "the budget of a:1 is not a size: 'two'"),
+])
+def test_bad_budget_files_are_one_sentence_naming_the_file(tmp_path: Path, text: str | None, message: str) -> None:
+    path = tmp_path / "budgets.toml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(DockerLabError) as err:
+        load_budgets(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_the_cli_exits_non_zero_with_one_sentence_for_an_empty_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "budgets.toml"
+    path.write_text("# nothing yet\n")
+    proc = subprocess.run([sys.executable, "-m", "dockerlab", "budgets", "--file", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"dockerlab: error: {path}: no image budgets (an [images] table with "
+                                                 'one "tag" = "size" per image).']

@@ -1,7 +1,9 @@
 from pathlib import Path
 from types import SimpleNamespace
 
-from dockerlab.sphinxext import _outdated, _record, digest_path, front_matter_depends
+import pytest
+
+from dockerlab.sphinxext import FrontMatterError, _outdated, _record, check_pages, digest_path, front_matter_depends
 
 
 def test_front_matter_list_and_string() -> None:
@@ -66,3 +68,27 @@ def test_removed_pages_are_forgotten(tmp_path: Path) -> None:
     (tmp_path / "examples" / "hello" / "x").write_text("x")
     assert _outdated(app, env, set(), set(), {"chapters/a"}) == []
     assert env.dockerlab_depends == {}
+
+
+@pytest.mark.parametrize(("front", "message"), [
+    ("depends: [examples/hello\n", "its front matter is not valid YAML (line 2)"),
+    ("- just\n- a list\n", "its front matter is not a mapping of keys to values"),
+    ("depends:\n  examples: hello\n", "its depends: is a mapping, not a list of folders"),
+    ("depends: 3\n", "its depends: is a int, not a list of folders"),
+    ("depends:\n  - 3\n", "its depends: must list folder paths (text), e.g. examples/hello"),
+])
+def test_bad_front_matter_is_one_sentence_naming_the_page(tmp_path: Path, front: str, message: str) -> None:
+    page = tmp_path / "chapters" / "x.md"
+    page.parent.mkdir()
+    page.write_text(f"---\n{front}---\n# x\n")
+    with pytest.raises(FrontMatterError) as err:
+        check_pages(tmp_path, [page])
+    assert str(err.value).startswith(f"chapters/x.md: {message}")
+
+
+def test_a_depends_folder_that_does_not_exist_names_page_and_folder(tmp_path: Path) -> None:
+    (tmp_path / "examples" / "hello").mkdir(parents=True)
+    page = tmp_path / "x.md"
+    page.write_text("---\ndepends:\n  - examples/hello\n  - examples/gone\n---\n")
+    with pytest.raises(FrontMatterError, match=r"^x\.md: depends on examples/gone, which does not exist\.$"):
+        check_pages(tmp_path, [page])
