@@ -66,6 +66,30 @@ def store_folders(data_root: Path, image_store: ImageStore) -> list[Path]:
     return [data_root / "overlay2"]
 
 
+def content_folder(data_root: Path, image_store: ImageStore) -> Path | None:
+    """The folder of containerd's content store (compressed layers, manifests, configs), or None for overlay2."""
+    if image_store == "containerd":
+        return data_root / "containerd" / "daemon" / "io.containerd.content.v1.content" / "blobs"
+    return None
+
+
+def cli_size_column(output: str, header: str, row: str | None = None) -> str:
+    """The ``header`` column of a docker CLI table (``docker image ls``, ``docker system df``), in the first
+    data row or in the row whose first cell is ``row``.
+
+    >>> cli_size_column("TYPE    TOTAL  ACTIVE  SIZE     RECLAIMABLE\\nImages  1      0       116.6MB  116.6MB (100%)", "SIZE", "Images")
+    '116.6MB'
+    """
+    lines = [line for line in output.splitlines() if line.strip()]
+    if not lines or header not in lines[0]:
+        raise ColdNodeError(f"the docker CLI printed no {header} column: {output.strip()[:200]!r}")
+    start = lines[0].index(header)
+    for line in lines[1:]:
+        if row is None or line.split()[0] == row:
+            return line[start:].split()[0]
+    raise ColdNodeError(f"the docker CLI printed no {row or 'data'} row: {output.strip()[:200]!r}")
+
+
 class ColdNodeError(DockerLabError):
     """The second engine could not be started, used or removed."""
 
@@ -202,6 +226,25 @@ class PullResult:
 
 
 @dataclass(frozen=True)
+class StoreSizes:
+    """What one node's image store says about one image (the docker CLI's own words, and the bytes behind
+    them from the API the CLI reads), and the disk the node's data root occupies."""
+
+    reference: str
+    image_store: ImageStore
+    ls_size: int  # `docker image ls` SIZE (GET /images/json)
+    inspect_size: int  # `docker image inspect -f '{{.Size}}'`
+    df_size: int  # `docker system df`, Images row, SIZE (GET /system/df LayersSize)
+    data_root: int  # bytes the node's data root occupies
+    #: Each docker command run (as a reader types it, against this node) and what it printed.
+    outputs: tuple[tuple[str, str], ...]
+
+    def output(self, command_start: str) -> str:
+        """What the command starting with ``command_start`` (e.g. ``docker system df``) printed."""
+        return next(text for command, text in self.outputs if command.startswith(command_start))
+
+
+@dataclass(frozen=True)
 class RunResult:
     """One container run on the cold node: time from create to exit, and its output."""
 
@@ -228,6 +271,13 @@ class ColdNode:
                 count += sum(1 for p in store.iterdir() if p.name != "l")
         return count
 
+    def blob_count(self) -> int:
+        """Blobs in containerd's content store (0 on overlay2, which keeps no compressed layer)."""
+        folder = content_folder(self.paths.data_root, self.image_store)
+        if folder is None or not folder.is_dir():
+            return 0
+        return sum(1 for algorithm in folder.iterdir() if algorithm.is_dir() for _ in algorithm.iterdir())
+
     def docker(self, *args: str, check: bool = True) -> str:
         """Run the docker CLI against this node (``docker system df``, ``docker image ls`` ...) and return its output."""
         from dockerlab.build import cli_env, docker_cli
@@ -253,12 +303,15 @@ class ColdNode:
             except NotFound:
                 pass
         self.docker("builder", "prune", "--all", "--force")
-        # containerd removes unreferenced snapshots and blobs in its garbage collector, just after.
+        # containerd removes unreferenced snapshots and blobs in its garbage collector, just after;
+        # wait for both, so that what a later pull adds to the disk is that pull's alone.
         deadline = time.monotonic() + timeout
-        while (left := self.layer_count()) and time.monotonic() < deadline:
+        while ((left := self.layer_count()) or (blobs := self.blob_count())) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if left or self.client.images.list(all=True):
-            raise ColdNodeError(f"the cold node still holds {left} layer(s) after removing every image.")
+        left, blobs = self.layer_count(), self.blob_count()
+        if left or blobs or self.client.images.list(all=True):
+            raise ColdNodeError(f"the cold node still holds {left} layer(s) and {blobs} blob(s) "
+                                f"after removing every image.")
 
     def disk_used(self) -> int:
         """Bytes the node's data root occupies on disk."""
@@ -277,6 +330,36 @@ class ColdNode:
             raise ColdNodeError(f"the cold node could not pull {reference}: {error}")
         size = int(self.client.api.inspect_image(reference)["Size"])
         return PullResult(reference=reference, seconds=seconds, disk_added=self.disk_used() - before, size=size)
+
+    def store_sizes(self, reference: str) -> StoreSizes:
+        """What ``docker image ls``, ``docker image inspect`` and ``docker system df`` on this node say about
+        ``reference`` (best with it the only image on the node), and the bytes behind each figure."""
+        from dockerlab.measure import image_store_name
+
+        store = image_store_name(self.client)
+        if store != self.image_store:
+            raise ColdNodeError(f"the cold node was started with the {self.image_store} image store "
+                                f"but docker info reports {store}.")
+        ls = f"docker image ls {reference}"
+        inspect = f"docker image inspect -f '{{{{.Size}}}}' {reference}"
+        outputs = (
+            ("docker info -f '{{ .DriverStatus }}'", self.docker("info", "-f", "{{ .DriverStatus }}")),
+            (ls, self.docker("image", "ls", reference)),
+            (inspect, self.docker("image", "inspect", "-f", "{{.Size}}", reference)),
+            ("docker system df", self.docker("system", "df")),
+        )
+        listed = [image for image in self.client.api.images(name=reference)]
+        if len(listed) != 1:
+            raise ColdNodeError(f"the cold node lists {len(listed)} images named {reference}, not one.")
+        return StoreSizes(
+            reference=reference,
+            image_store=self.image_store,
+            ls_size=int(listed[0]["Size"]),
+            inspect_size=int(self.client.api.inspect_image(reference)["Size"]),
+            df_size=int(self.client.api.df()["LayersSize"]),
+            data_root=self.disk_used(),
+            outputs=outputs,
+        )
 
     def build_example(self, name: str, tag: str, **kwargs: Any) -> BuiltImage:
         """:func:`~dockerlab.examples.build_example` on this node's engine (its own BuildKit and image store)."""

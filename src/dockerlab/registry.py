@@ -11,7 +11,8 @@ no auth, filesystem storage in a temporary folder, listening on one private addr
 2163148
 
 The engine trusts plain-HTTP registries on ``127.0.0.0/8`` by default, so a push to
-``127.0.0.1:PORT/...`` needs no engine configuration.
+``127.0.0.1:PORT/...`` needs no engine configuration. :func:`recompress` copies a pushed image
+inside the registry with its layers recompressed (``skopeo copy --dest-compress-format zstd``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal, Sequence
 
 import yaml
 
@@ -47,6 +48,24 @@ _LIST_TYPES = (
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.index.v1+json",
 )
+
+
+#: How a layer blob is compressed, by its media type (Docker schema 2 and OCI names).
+LAYER_COMPRESSION = {
+    "application/vnd.docker.image.rootfs.diff.tar.gzip": "gzip",
+    "application/vnd.oci.image.layer.v1.tar+gzip": "gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd": "zstd",
+    "application/vnd.oci.image.layer.v1.tar": "uncompressed",
+}
+#: The OCI layer media type for each compression (zstd exists only in OCI manifests).
+LAYER_TYPES = {"gzip": "application/vnd.oci.image.layer.v1.tar+gzip", "zstd": "application/vnd.oci.image.layer.v1.tar+zstd"}
+
+#: Layer compressions skopeo can write (``--dest-compress-format``).
+Compression = Literal["gzip", "zstd"]
+
+SKOPEO = "skopeo"
+#: Where containers/image keeps its blob info cache when run as root (when not root: ``$XDG_DATA_HOME/containers/cache``).
+SYSTEM_BLOB_INFO_CACHE = Path("/var/lib/containers/cache")
 
 
 class RegistryError(DockerLabError):
@@ -108,6 +127,15 @@ class Blob:
     media_type: str
 
 
+def layer_compression(media_type: str) -> str:
+    """How a layer with ``media_type`` is compressed: ``gzip``, ``zstd``, ``uncompressed`` or ``unknown``.
+
+    >>> layer_compression("application/vnd.oci.image.layer.v1.tar+zstd")
+    'zstd'
+    """
+    return LAYER_COMPRESSION.get(media_type, "unknown")
+
+
 @dataclass(frozen=True)
 class Manifest:
     """An image manifest as the registry serves it after a push."""
@@ -115,6 +143,8 @@ class Manifest:
     media_type: str
     config: Blob
     layers: tuple[Blob, ...]
+    #: Bytes of the manifest document itself, when it was read as bytes (a pull downloads it too).
+    size: int | None = None
 
     @property
     def transfer_size(self) -> int:
@@ -125,6 +155,28 @@ class Manifest:
     def layer_sizes(self) -> list[int]:
         """Compressed size of each layer, base first."""
         return [layer.size for layer in self.layers]
+
+    @property
+    def layer_media_types(self) -> list[str]:
+        """Media type of each layer, base first."""
+        return [layer.media_type for layer in self.layers]
+
+    @property
+    def compression(self) -> str:
+        """The one compression of every layer (``gzip``, ``zstd`` ...), or ``mixed``.
+
+        >>> Manifest("m", Blob("sha256:c", 1, "c"), (Blob("sha256:a", 2, LAYER_TYPES["zstd"]),)).compression
+        'zstd'
+        """
+        found = {layer_compression(t) for t in self.layer_media_types}
+        return found.pop() if len(found) == 1 else "mixed"
+
+    @property
+    def content_size(self) -> int:
+        """Bytes of everything a pull downloads: manifest, config and layers (needs ``size``)."""
+        if self.size is None:
+            raise RegistryError("the manifest was not read as bytes, so its own size is unknown.")
+        return self.size + self.config.size + self.transfer_size
 
 
 def _blob(entry: Any, what: str) -> Blob:
@@ -146,7 +198,9 @@ def parse_manifest(data: bytes | str | dict[str, Any], media_type: str = "") -> 
     >>> m.transfer_size, m.layer_sizes
     (30, [10, 20])
     """
+    size = None
     if isinstance(data, (bytes, str)):
+        size = len(data.encode() if isinstance(data, str) else data)
         try:
             doc = json.loads(data)
         except ValueError:
@@ -167,6 +221,7 @@ def parse_manifest(data: bytes | str | dict[str, Any], media_type: str = "") -> 
         media_type=kind,
         config=_blob(doc.get("config"), "config"),
         layers=tuple(_blob(layer, f"layer {i}") for i, layer in enumerate(layers)),
+        size=size,
     )
 
 
@@ -358,3 +413,95 @@ def push_image(image: str, registry: Registry, *, client: Any | None = None) -> 
             api.remove_image(f"{target}:{tag}", noprune=True)
         except Exception:  # noqa: BLE001 - the tag may never have been made
             pass
+
+
+# -- recompressing an image in the registry (skopeo) ------------------------------
+
+
+def recompress_command(source: str, target: str, compression: Compression, *, level: int | None = None) -> list[str]:
+    """The ``skopeo copy`` that copies ``source`` to ``target`` (both plain-HTTP registry references) and
+    recompresses every layer with ``compression``; the manifest becomes OCI (zstd has no Docker schema 2 type).
+
+    >>> recompress_command("127.0.0.1:5000/golang:1.19", "127.0.0.1:5000/golang-zstd:1.19", "zstd")[2:]
+    ['--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'oci', '--dest-compress-format', 'zstd', 'docker://127.0.0.1:5000/golang:1.19', 'docker://127.0.0.1:5000/golang-zstd:1.19']
+    """
+    if compression not in LAYER_TYPES:
+        raise RegistryError(f"skopeo cannot write {compression!r} layers here: use 'gzip' or 'zstd'.")
+    command = [SKOPEO, "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "--format", "oci",
+               "--dest-compress-format", compression]
+    if level is not None:
+        command += ["--dest-compress-level", str(level)]
+    return command + [f"docker://{source}", f"docker://{target}"]
+
+
+def with_private_blob_cache(command: Sequence[str], euid: int | None = None) -> list[str]:
+    """``command`` run so that containers/image sees an empty blob info cache of its own.
+
+    The cache remembers which compressed blobs hold which layer, in which registry. With it, a
+    second ``skopeo copy --dest-compress-format zstd`` from the same registry mounts the known
+    gzip blob into the new repository instead of recompressing (skopeo 1.9 has no option against
+    that). As root, a private mount namespace hides the system cache behind an empty tmpfs that
+    vanishes with the process (the cache folder is created first if skopeo never ran, as skopeo
+    itself would); otherwise ``$XDG_DATA_HOME`` points the cache elsewhere (see :func:`recompress`).
+
+    >>> with_private_blob_cache(["skopeo", "copy"], euid=0)[:5]
+    ['unshare', '--mount', '--propagation', 'private', '--']
+    """
+    if (os.geteuid() if euid is None else euid) != 0:
+        return list(command)
+    cache = str(SYSTEM_BLOB_INFO_CACHE)
+    script = f'mkdir -p {cache} && mount -t tmpfs -o mode=0700,size=64m ch09-blob-info-cache {cache} && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *command]
+
+
+@dataclass(frozen=True)
+class Recompressed:
+    """An image copied inside the registry with its layers recompressed, and the manifest the registry kept."""
+
+    source: str
+    #: The copy's name inside the registry (``golang-zstd:1.19``), for ``Registry.reference``.
+    image: str
+    reference: str
+    seconds: float
+    manifest: Manifest
+    #: The ``skopeo copy`` command as a reader would type it.
+    command: tuple[str, ...]
+
+
+def recompress(registry: Registry, image: str, compression: Compression = "zstd", *,
+               level: int | None = None, timeout: float = 1800.0) -> Recompressed:
+    """Copy ``image`` (already pushed to ``registry``) to ``<repository>-<compression>`` in the same
+    registry with every layer recompressed by ``skopeo copy``, timed; check the new manifest.
+
+    ``level=None`` leaves the level to skopeo (containers/image's default for the format). The target
+    repository must be new: skopeo reuses a blob the destination repository already holds, whatever
+    its compression (a copy that kept gzip layers is refused with one sentence).
+
+    >>> recompress(registry, "golang:1.19", "zstd").manifest.compression  # doctest: +SKIP
+    'zstd'
+    """
+    if shutil.which(SKOPEO) is None:
+        raise RegistryError(f"{SKOPEO} is not installed; install Debian's skopeo package.")
+    repository, tag = split_reference(image)
+    target_image = f"{repository}-{compression}:{tag}"
+    command = recompress_command(registry.reference(image), registry.reference(target_image), compression, level=level)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    private = Path(tempfile.mkdtemp(prefix="ch09-skopeo-"))
+    env["XDG_DATA_HOME"] = str(private)  # the blob info cache of a non-root skopeo
+    try:
+        started = time.perf_counter()
+        proc = subprocess.run(with_private_blob_cache(command), capture_output=True, text=True, env=env,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+    except subprocess.TimeoutExpired:
+        raise RegistryError(f"skopeo copy of {image} did not finish within {timeout:g}s.") from None
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or [f"status {proc.returncode}"]
+        raise RegistryError(f"skopeo copy of {image} to {compression} failed: {lines[-1][-300:]}")
+    manifest = registry.manifest(*split_reference(target_image))
+    if manifest.compression != compression:
+        raise RegistryError(f"skopeo copied {image} but its layers are {manifest.compression}, not {compression}.")
+    return Recompressed(source=registry.reference(image), image=target_image, reference=registry.reference(target_image),
+                        seconds=seconds, manifest=manifest, command=tuple(command))

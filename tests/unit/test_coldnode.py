@@ -16,11 +16,14 @@ from dockerlab.coldnode import (
     ColdNode,
     ColdNodeError,
     NodePaths,
+    cli_size_column,
     cold_node,
+    content_folder,
     disk_usage,
     dockerd_command,
     mounts_under,
     processes_under,
+    store_folders,
 )
 
 
@@ -176,3 +179,154 @@ def test_an_engine_that_never_answers_is_stopped_and_removed(tmp_path: Path, tem
         with cold_node(binary=fake, timeout=0.5, own_bridge=False):
             pass
     assert list(temp_root.iterdir()) == []
+
+
+# -- image stores: what the CLI prints, containerd's content store, store_sizes ------------
+
+LS_OUTPUT = """REPOSITORY               TAG       IMAGE ID       CREATED          SIZE
+127.0.0.1:44975/golang   1.19      215267db32d6   24 minutes ago   1.25GB
+"""
+DF_OUTPUT = """TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE
+Images          1         0         961.9MB   961.9MB (100%)
+Containers      0         0         0B        0B
+Local Volumes   0         0         0B        0B
+Build Cache     0         0         0B        0B
+"""
+
+
+def test_cli_size_column_reads_the_column_under_its_header() -> None:
+    assert cli_size_column(LS_OUTPUT, "SIZE") == "1.25GB"  # not "ago", though CREATED has spaces
+    assert cli_size_column(DF_OUTPUT, "SIZE", "Images") == "961.9MB"
+    assert cli_size_column(DF_OUTPUT, "SIZE", "Containers") == "0B"
+
+
+@pytest.mark.parametrize("output, row, message", [
+    ("", None, "printed no SIZE column"),
+    ("REPOSITORY   TAG\n", None, "printed no SIZE column"),
+    ("REPOSITORY   SIZE\n", None, "printed no data row"),
+    (DF_OUTPUT, "Volumes", "printed no Volumes row"),
+])
+def test_cli_size_column_fails_in_one_sentence(output: str, row: str | None, message: str) -> None:
+    with pytest.raises(ColdNodeError, match=message):
+        cli_size_column(output, "SIZE", row)
+
+
+def test_only_the_containerd_store_has_a_content_store(tmp_path: Path) -> None:
+    assert content_folder(tmp_path, "overlay2") is None
+    assert content_folder(tmp_path, "containerd") == (
+        tmp_path / "containerd" / "daemon" / "io.containerd.content.v1.content" / "blobs")
+
+
+class _WipeClient:
+    """Just what wipe() uses of docker-py: no container, no image left to remove."""
+
+    def __init__(self) -> None:
+        self.containers = _Images([])
+        self.images = _Images([])
+
+
+def _containerd_node(tmp_path: Path, blobs: int = 0, snapshots: int = 0) -> ColdNode:
+    paths = NodePaths(tmp_path)
+    content = content_folder(paths.data_root, "containerd") / "sha256"  # type: ignore[operator]
+    content.mkdir(parents=True)
+    for i in range(blobs):
+        (content / f"{i:064x}").write_bytes(b"blob")
+    snapshot_root = store_folders(paths.data_root, "containerd")[0]
+    snapshot_root.mkdir(parents=True)
+    for i in range(snapshots):
+        (snapshot_root / str(i + 1)).mkdir()
+    node = ColdNode(paths, None, _WipeClient(), image_store="containerd")  # type: ignore[arg-type]
+    node.docker = lambda *args, check=True: ""  # type: ignore[method-assign]  # builder prune
+    return node
+
+
+def test_blob_count_counts_containerds_blobs_and_nothing_on_overlay2(tmp_path: Path) -> None:
+    assert _containerd_node(tmp_path / "c", blobs=3).blob_count() == 3
+    assert _node(tmp_path / "o", []).blob_count() == 0
+
+
+def test_wipe_waits_for_containerds_garbage_collector_to_remove_the_blobs(tmp_path: Path) -> None:
+    import threading
+
+    node = _containerd_node(tmp_path, blobs=2, snapshots=1)
+    content = content_folder(node.paths.data_root, "containerd") / "sha256"  # type: ignore[operator]
+    snapshots = store_folders(node.paths.data_root, "containerd")[0]
+
+    def collect() -> None:  # what containerd's GC does a moment after the images go
+        time.sleep(0.2)
+        for path in snapshots.iterdir():
+            path.rmdir()
+        time.sleep(0.3)
+        for path in content.iterdir():
+            path.unlink()
+
+    gc = threading.Thread(target=collect)
+    gc.start()
+    node.wipe(timeout=10)
+    gc.join()
+    assert node.blob_count() == 0 and node.layer_count() == 0
+
+
+def test_wipe_fails_when_a_blob_outlives_the_timeout(tmp_path: Path) -> None:
+    node = _containerd_node(tmp_path, blobs=1)
+    with pytest.raises(ColdNodeError, match=r"still holds 0 layer\(s\) and 1 blob\(s\) after removing every image\."):
+        node.wipe(timeout=0.3)
+
+
+class _StoreAPI:
+    """docker-py's low-level calls store_sizes() makes, answering like a containerd-store engine."""
+
+    def images(self, name: str | None = None) -> list[dict[str, Any]]:
+        return [{"Id": "sha256:" + "2" * 64, "RepoTags": [name], "Size": 1253194937}]
+
+    def inspect_image(self, reference: str) -> dict[str, Any]:
+        return {"Size": 291298489}
+
+    def df(self) -> dict[str, Any]:
+        return {"LayersSize": 961896448, "Images": [], "Containers": [], "Volumes": [], "BuildCache": []}
+
+
+class _StoreClient:
+    def __init__(self, driver_status: list[list[str]]) -> None:
+        self.api = _StoreAPI()
+        self.driver_status = driver_status
+
+    def info(self) -> dict[str, Any]:
+        return {"Driver": "overlayfs" if self.driver_status else "overlay2", "DriverStatus": self.driver_status}
+
+
+def _store_node(tmp_path: Path, image_store: str, driver_status: list[list[str]]) -> tuple[ColdNode, list[tuple[str, ...]]]:
+    calls: list[tuple[str, ...]] = []
+
+    def docker(*args: str, check: bool = True) -> str:
+        calls.append(args)
+        printed = {("image", "ls"): LS_OUTPUT, ("system", "df"): DF_OUTPUT, ("image", "inspect"): "291298489\n",
+                   ("info", "-f"): "[[driver-type io.containerd.snapshotter.v1]]\n"}
+        return printed[args[:2]]
+
+    node = ColdNode(NodePaths(tmp_path), None, _StoreClient(driver_status), image_store=image_store)  # type: ignore[arg-type]
+    node.docker = docker  # type: ignore[method-assign]
+    return node, calls
+
+
+def test_store_sizes_keeps_the_clis_words_and_the_bytes_behind_them(tmp_path: Path) -> None:
+    node, calls = _store_node(tmp_path, "containerd", [["driver-type", "io.containerd.snapshotter.v1"]])
+    sizes = node.store_sizes("127.0.0.1:44975/golang:1.19")
+    assert (sizes.ls_size, sizes.inspect_size, sizes.df_size) == (1253194937, 291298489, 961896448)
+    assert sizes.image_store == "containerd" and sizes.data_root >= 0
+    assert [command for command, _ in sizes.outputs] == [
+        "docker info -f '{{ .DriverStatus }}'",
+        "docker image ls 127.0.0.1:44975/golang:1.19",
+        "docker image inspect -f '{{.Size}}' 127.0.0.1:44975/golang:1.19",
+        "docker system df",
+    ]
+    # Each command shown is the command run, against this node.
+    assert calls == [("info", "-f", "{{ .DriverStatus }}"), ("image", "ls", "127.0.0.1:44975/golang:1.19"),
+                     ("image", "inspect", "-f", "{{.Size}}", "127.0.0.1:44975/golang:1.19"), ("system", "df")]
+    assert sizes.output("docker system df") == DF_OUTPUT
+
+
+def test_store_sizes_refuses_a_node_whose_engine_uses_another_store(tmp_path: Path) -> None:
+    node, _ = _store_node(tmp_path, "containerd", [])
+    with pytest.raises(ColdNodeError, match="started with the containerd image store but docker info reports overlay2"):
+        node.store_sizes("r/x:1")

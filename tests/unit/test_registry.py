@@ -6,6 +6,7 @@ A tiny HTTP server in a thread stands in for the registry's API where one is nee
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -20,18 +21,26 @@ import yaml
 
 from dockerlab.errors import RegistryUnavailable
 from dockerlab.registry import (
+    LAYER_TYPES,
     MANIFEST_TYPES,
+    SYSTEM_BLOB_INFO_CACHE,
+    Blob,
+    Manifest,
     Registry,
     RegistryError,
     free_port,
+    layer_compression,
     local_registry,
     parse_manifest,
     push_error,
     push_image,
+    recompress,
+    recompress_command,
     registry_command,
     registry_config,
     split_reference,
     wait_until_answers,
+    with_private_blob_cache,
 )
 
 LAYER_A = "sha256:" + "a" * 64
@@ -119,6 +128,41 @@ def test_oci_manifest_is_read_too() -> None:
 def test_media_type_may_come_from_the_http_header() -> None:
     doc = {k: v for k, v in SCHEMA2.items() if k != "mediaType"}
     assert parse_manifest(doc, MANIFEST_TYPES[0]).media_type == MANIFEST_TYPES[0]
+
+
+def test_a_manifest_read_as_bytes_knows_its_own_size_and_everything_a_pull_downloads() -> None:
+    body = json.dumps(SCHEMA2).encode()
+    manifest = parse_manifest(body)
+    assert manifest.size == len(body)
+    assert manifest.content_size == len(body) + 1457 + 29144907
+    with pytest.raises(RegistryError, match="its own size is unknown"):
+        parse_manifest(SCHEMA2).content_size  # a dict has no byte length
+
+
+@pytest.mark.parametrize(
+    "media_type, compression",
+    [
+        ("application/vnd.docker.image.rootfs.diff.tar.gzip", "gzip"),
+        ("application/vnd.oci.image.layer.v1.tar+gzip", "gzip"),
+        ("application/vnd.oci.image.layer.v1.tar+zstd", "zstd"),
+        ("application/vnd.oci.image.layer.v1.tar", "uncompressed"),
+        ("application/vnd.oci.image.layer.v1.tar+zstd+encrypted", "unknown"),
+    ],
+)
+def test_layer_compression_reads_the_media_type(media_type: str, compression: str) -> None:
+    assert layer_compression(media_type) == compression
+
+
+def _layers(*kinds: str) -> Manifest:
+    config = Blob(CONFIG, 10, "application/vnd.oci.image.config.v1+json")
+    return Manifest(MANIFEST_TYPES[1], config, tuple(Blob(LAYER_A, 5, kind) for kind in kinds))
+
+
+def test_a_manifest_has_one_compression_or_is_mixed() -> None:
+    assert parse_manifest(SCHEMA2).compression == "gzip"
+    assert _layers(LAYER_TYPES["zstd"], LAYER_TYPES["zstd"]).compression == "zstd"
+    assert _layers(LAYER_TYPES["zstd"], LAYER_TYPES["gzip"]).compression == "mixed"
+    assert _layers(LAYER_TYPES["zstd"]).layer_media_types == ["application/vnd.oci.image.layer.v1.tar+zstd"]
 
 
 @pytest.mark.parametrize(
@@ -282,3 +326,101 @@ def test_a_failed_push_is_one_sentence_and_still_untags(fake_registry: Registry)
     with pytest.raises(RegistryError, match=r"^docker push of busybox:latest to 127\.0\.0\.1:\d+ failed: connection refused$"):
         push_image("busybox:latest", fake_registry, client=api)
     assert api.calls[-1][0] == "remove_image"
+
+
+# -- recompress (skopeo) ----------------------------------------------------------
+
+
+def test_recompress_command_copies_between_plain_http_references_into_an_oci_manifest() -> None:
+    command = recompress_command("127.0.0.1:5000/golang:1.19", "127.0.0.1:5000/golang-zstd:1.19", "zstd")
+    assert command[:2] == ["skopeo", "copy"]
+    assert "--src-tls-verify=false" in command and "--dest-tls-verify=false" in command
+    assert command[command.index("--format") + 1] == "oci"  # zstd layers exist only in OCI manifests
+    assert command[command.index("--dest-compress-format") + 1] == "zstd"
+    assert "--dest-compress-level" not in command  # skopeo's default level unless asked
+    assert command[-2:] == ["docker://127.0.0.1:5000/golang:1.19", "docker://127.0.0.1:5000/golang-zstd:1.19"]
+
+
+def test_recompress_command_takes_a_level_and_refuses_unknown_formats() -> None:
+    command = recompress_command("r/a:1", "r/a-zstd:1", "zstd", level=19)
+    assert command[command.index("--dest-compress-level") + 1] == "19"
+    with pytest.raises(RegistryError, match="cannot write 'brotli' layers"):
+        recompress_command("r/a:1", "r/b:1", "brotli")  # type: ignore[arg-type]
+
+
+def test_as_root_skopeo_runs_with_an_empty_tmpfs_over_the_system_blob_info_cache() -> None:
+    command = ["skopeo", "copy", "docker://a", "docker://b"]
+    wrapped = with_private_blob_cache(command, euid=0)
+    assert wrapped[:5] == ["unshare", "--mount", "--propagation", "private", "--"]
+    script = wrapped[wrapped.index("-c") + 1]
+    assert "mount -t tmpfs" in script and script.rstrip().endswith('exec "$@"')
+    assert str(SYSTEM_BLOB_INFO_CACHE) in script
+    # The command itself is passed as arguments, untouched (no shell quoting to get wrong).
+    assert wrapped[-len(command):] == command
+    assert with_private_blob_cache(command, euid=1000) == command
+
+
+_FAKE_SKOPEO = """#!{python}
+import json, os, sys
+with open(os.environ["FAKE_SKOPEO_LOG"], "w") as log:
+    json.dump({{"argv": sys.argv[1:], "xdg": os.environ.get("XDG_DATA_HOME"),
+               "xdg_exists": os.path.isdir(os.environ.get("XDG_DATA_HOME", "/nonexistent"))}}, log)
+sys.stderr.write("Getting image source signatures\\n" + os.environ.get("FAKE_SKOPEO_ERR", ""))
+sys.exit(int(os.environ.get("FAKE_SKOPEO_STATUS", "0")))
+"""
+
+
+@pytest.fixture
+def fake_skopeo(tmp_path: Path, monkeypatch) -> Path:
+    """A stand-in ``skopeo`` first on PATH that records how it was called; run as if not root (no unshare)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "skopeo"
+    script.write_text(_FAKE_SKOPEO.format(python=sys.executable))
+    script.chmod(0o755)
+    log = tmp_path / "skopeo.json"
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SKOPEO_LOG", str(log))
+    monkeypatch.setattr("dockerlab.registry.os.geteuid", lambda: 1000)
+    return log
+
+
+def _zstd_copy_served(kind: str) -> None:
+    layers = [{**layer, "mediaType": LAYER_TYPES[kind]} for layer in SCHEMA2["layers"]]
+    _FakeRegistryHandler.manifests["/v2/ch09/hello-zstd/manifests/latest"] = {
+        **SCHEMA2, "mediaType": MANIFEST_TYPES[1], "layers": layers}
+
+
+def test_recompress_runs_skopeo_with_a_private_cache_and_returns_the_copys_manifest(
+        fake_registry: Registry, fake_skopeo: Path) -> None:
+    _zstd_copy_served("zstd")
+    result = recompress(fake_registry, "ch09/hello:latest", "zstd")
+    called = json.loads(fake_skopeo.read_text())
+    assert called["argv"][-2:] == [f"docker://{fake_registry.address}/ch09/hello:latest",
+                                   f"docker://{fake_registry.address}/ch09/hello-zstd:latest"]
+    assert list(result.command[1:]) == called["argv"]
+    # Not root: containers/image keeps its blob info cache under XDG_DATA_HOME, a fresh folder removed afterwards.
+    assert called["xdg_exists"] and not Path(called["xdg"]).exists()
+    assert result.image == "ch09/hello-zstd:latest"
+    assert result.reference == f"{fake_registry.address}/ch09/hello-zstd:latest"
+    assert result.manifest.compression == "zstd" and result.seconds >= 0
+
+
+def test_a_copy_that_kept_gzip_layers_is_refused(fake_registry: Registry, fake_skopeo: Path) -> None:
+    _zstd_copy_served("gzip")
+    with pytest.raises(RegistryError, match=r"^skopeo copied ch09/hello:latest but its layers are gzip, not zstd\.$"):
+        recompress(fake_registry, "ch09/hello:latest", "zstd")
+
+
+def test_a_failed_skopeo_is_one_sentence_with_its_last_line(fake_registry: Registry, fake_skopeo: Path,
+                                                            monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_SKOPEO_STATUS", "1")
+    monkeypatch.setenv("FAKE_SKOPEO_ERR", 'time="x" level=fatal msg="writing blob: connection refused"\n')
+    with pytest.raises(RegistryError, match=r'^skopeo copy of golang:1.19 to zstd failed: .*connection refused"$'):
+        recompress(fake_registry, "golang:1.19", "zstd")
+
+
+def test_recompress_without_skopeo_is_one_sentence(fake_registry: Registry, monkeypatch) -> None:
+    monkeypatch.setattr("dockerlab.registry.shutil.which", lambda name: None)
+    with pytest.raises(RegistryError, match="install Debian's skopeo package"):
+        recompress(fake_registry, "busybox", "zstd")
