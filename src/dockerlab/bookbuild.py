@@ -70,6 +70,15 @@ def summarize_failure(output: str, crash_log: str = "") -> Failure:
     return Failure("", "sphinx-build exited with an error (see the log)")
 
 
+def _stop(proc: subprocess.Popen[str], grace: float = 30.0) -> None:
+    """Give sphinx-build (and the kernel it runs) time to finish its cleanup, then kill it."""
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def book_pages(source: Path) -> list[Path]:
     """The MyST pages Sphinx reads: the front page, the status page and every chapter."""
     pages = [source / "index.md", source / "status.md", *sorted((source / "chapters").glob("*.md"))]
@@ -96,11 +105,21 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         assert proc.stdout is not None
         lines = []
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            log.write(line)
-            lines.append(line)
-        code = proc.wait()
+        try:
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                log.write(line)
+                log.flush()  # the report can be followed while the build runs
+                lines.append(line)
+            code = proc.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reaches sphinx-build too (same process group); wait for it, then leave no
+            # half-built site behind.
+            _stop(proc)
+            shutil.rmtree(html, ignore_errors=True)
+            shutil.rmtree(doctrees, ignore_errors=True)
+            print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
+            return 130
     output = "".join(lines)
     if code == 0:
         print(f"\nThe book is ready: {html.resolve() / 'index.html'}")

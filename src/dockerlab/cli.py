@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -11,18 +12,23 @@ from dockerlab.errors import DockerLabError
 
 def _bases(args: argparse.Namespace) -> int:
     from dockerlab.bases import KNOWN_BASES, ensure_base
+    from dockerlab.examples import project_root
+    from dockerlab.locking import checkout_lock
     from dockerlab.sizes import human_size
 
-    for name in args.names or KNOWN_BASES:
-        base = ensure_base(name)
-        print(f"{base.name:24} {base.short_id}  {human_size(base.size):>8}  {base.origin}: {base.detail}")
+    with checkout_lock(project_root(), "make bases"):
+        for name in args.names or KNOWN_BASES:
+            base = ensure_base(name)
+            print(f"{base.name:24} {base.short_id}  {human_size(base.size):>8}  {base.origin}: {base.detail}")
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
     from dockerlab.bookbuild import build
+    from dockerlab.locking import checkout_lock
 
-    return build(Path(args.source), Path(args.out))
+    with checkout_lock(Path(args.source).resolve(), "the book build"):
+        return build(Path(args.source), Path(args.out))
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -38,8 +44,11 @@ def _notebooks(args: argparse.Namespace) -> int:
     from dockerlab.examples import project_root
     from dockerlab.notebooks import execute_all
 
-    for done in execute_all(project_root(), Path(args.out).resolve(), args.names or None):
-        print(f"executed {done.source.name}: {done.code_cells} code cells -> {done.output}")
+    from dockerlab.locking import checkout_lock
+
+    with checkout_lock(project_root(), "make notebooks"):
+        for done in execute_all(project_root(), Path(args.out).resolve(), args.names or None):
+            print(f"executed {done.source.name}: {done.code_cells} code cells -> {done.output}")
     return 0
 
 
@@ -79,11 +88,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="rewrite every budget as the measured size + 10%% (after a deliberate change)")
     p.set_defaults(func=_budgets)
     args = parser.parse_args(argv)
+    # A plain `kill` stops a build the way Ctrl-C does, so its cleanup runs.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args))
     except DockerLabError as err:
         print(f"dockerlab: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"dockerlab: {args.command} was interrupted.", file=sys.stderr)
+        return 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -73,8 +73,9 @@ def test_broken_dockerfile_names_example_and_docker_message(tmp_path: Path, engi
     proc = build(src, tmp_path / "out")
     assert_failed_cleanly(proc, tmp_path / "out")
     assert last_line(proc) == (
-        f"The book build failed: {src}/chapters/broken.md: ExampleBuildError: examples/broken: docker build failed: "
-        f"dockerfile parse error line 2: unknown instruction: COPPY (full report: {tmp_path / 'out' / 'reports'}/)"
+        f"The book build failed: {src}/chapters/broken.md: ExampleBuildError: examples/broken: docker buildx build "
+        f"failed: failed to solve: dockerfile parse error on line 2: unknown instruction: COPPY (did you mean COPY?) "
+        f"(full report: {tmp_path / 'out' / 'reports'}/)"
     )
     assert "ExampleBuildError" in (tmp_path / "out" / "reports" / "sphinx-crash.log").read_text()
 
@@ -117,3 +118,37 @@ def test_unreachable_registry_is_named(tmp_path: Path, engine) -> None:
                            "not available in this build: there is no recipe to build it from Debian packages "
                            "(cannot pull 127.0.0.1:9/ch09test/missing:1: ")
     assert "connection refused" in line
+
+
+def test_ctrl_c_mid_build_leaves_no_html_and_no_kernel(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal signals the whole foreground process group: the CLI, sphinx-build and the kernel."""
+    import signal
+    import time
+
+    src = mini_book(tmp_path, "import time\ntime.sleep(120)")
+    out = tmp_path / "out"
+    (out / "html").mkdir(parents=True)
+    (out / "html" / "index.html").write_text("<p>old</p>")
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlab", "build", "--source", str(src), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=src, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "CH09_ROOT": str(src)})
+    log = out / "reports" / "sphinx-build.log"
+    deadline = time.monotonic() + 120
+    while not (log.is_file() and "Executing notebook" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # the cell is running
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == f"The book build was interrupted; no HTML was left in {out / 'html'}."
+    assert not (out / "html").exists()
+    # The kernel runs in the chapter's folder (and in a session of its own, which Ctrl-C does not reach).
+    left = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _cwd(p).startswith(str(src))]
+    assert left == [], f"processes of the interrupted build are still running: {left}"
+
+
+def _cwd(proc_dir: Path) -> str:
+    try:
+        return os.readlink(proc_dir / "cwd")
+    except OSError:
+        return ""
