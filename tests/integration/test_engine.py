@@ -23,10 +23,15 @@ def test_ensure_docker_with_a_dead_docker_host_fails_in_one_sentence() -> None:
                      "start that engine or unset DOCKER_HOST."]
 
 
-def test_ensure_docker_with_a_live_engine_does_nothing(engine) -> None:
-    proc = subprocess.run([str(ROOT / "scripts" / "ensure-docker")], capture_output=True, text=True, timeout=60)
+def test_ensure_docker_with_a_live_engine_does_nothing_and_records_no_pid(engine, tmp_path) -> None:
+    # .ci/run stops only the dockerd whose PID ensure-docker recorded: none, for an engine it did not start.
+    record = tmp_path / "dockerd.pid"
+    record.write_text("")
+    proc = subprocess.run([str(ROOT / "scripts" / "ensure-docker")], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DOCKERD_RECORD": str(record)})
     assert proc.returncode == 0
     assert proc.stderr == ""
+    assert record.read_text() == ""
 
 
 def test_cli_reports_engine_down_in_one_line() -> None:
