@@ -11,7 +11,9 @@ Probe(path='/healthz', status=200, body={'status': 'ok'})
 
 from __future__ import annotations
 
+import functools
 import json
+import shutil
 import ssl
 import time
 import urllib.error
@@ -26,7 +28,7 @@ from docker.errors import APIError, NotFound
 
 from dockerlab.errors import DockerLabError
 from dockerlab.tlslab import LabCerts, make_lab_certs
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.examples import PROJECT, PROJECT_LABEL, work_dir
 
 #: Seconds a service may take to answer its health check before the run fails.
 HEALTH_TIMEOUT = 30.0
@@ -267,3 +269,31 @@ def internal_tls(folder: Path, names: tuple[str, ...] = ("upstream",), *, days: 
     # the key is a throwaway used on loopback and private networks only.
     files.server_key.chmod(0o644)
     return files
+
+
+#: Where the webapi Dockerfiles expect the internal CA in their build context (``COPY internal-ca.crt ...``).
+INTERNAL_CA_FILE = "internal-ca.crt"
+#: The folder under ``_build/work`` that holds the book's internal CA and server certificate.
+INTERNAL_TLS_DIR = "webapi-tls"
+
+
+def add_internal_ca(context: Path, tls: LabCerts | None = None) -> Path:
+    """Copy the internal CA's certificate into a staged build context, where the webapi Dockerfiles expect it.
+
+    Made for ``build_example(..., prepare=add_internal_ca)``; ``tls`` defaults to the book's
+    :func:`internal_tls` under ``_build/work/webapi-tls``. Only the certificate goes into the
+    context, never the CA's key. Returns the copied file.
+
+    >>> add_internal_ca(stage_context("webapi")).name  # doctest: +SKIP
+    'internal-ca.crt'
+    """
+    if tls is None:
+        tls = _book_tls(work_dir(INTERNAL_TLS_DIR))
+    return Path(shutil.copy(tls.ca_cert, Path(context) / INTERNAL_CA_FILE))
+
+
+@functools.lru_cache(maxsize=None)
+def _book_tls(folder: Path) -> LabCerts:
+    """The book's internal CA, made (or checked) once per process: every build of a page then gets the same CA,
+    so the ``COPY internal-ca.crt`` step (and the ``update-ca-certificates`` after it) can come from the cache."""
+    return internal_tls(folder)

@@ -3,7 +3,10 @@ and every multi-stage image answered its health check."""
 
 from __future__ import annotations
 
+import re
+
 from dockerlab import image_stats
+from dockerlab.stages import dockerfile_stages, needed_by, stages_through
 from dockerlab.report import size_header
 
 MULTISTAGE = "chapters/04-1-multistage"
@@ -77,16 +80,101 @@ def test_every_image_answered_its_health_check(built_book) -> None:
     assert all(body[tag][fetch].startswith("200") for tag in RUNTIMES)
 
 
-def test_builders_page_shows_the_classic_builder_running_the_unused_test_stage(built_book) -> None:
+def outputs_of(page) -> list[str]:
+    """The text of every cell output of a page, in order."""
+    return [o.get_text() for o in page.select("div.cell_output")]
+
+
+def _builders_glue(book) -> dict[str, object]:
+    from tests.book.test_techniques import _glue
+
+    return _glue(book, "04-2-builders")
+
+
+def test_builders_stage_table_is_the_measurement_of_both_builders(built_book) -> None:
+    """BuildKit skipped exactly the stages the target does not need; the classic builder built every stage
+    written up to the target and ran the test stage's RUN."""
     page = built_book.page(BUILDERS)
-    table = _table_with(page, "처리한 단계")
+    table = _table_with(page, "BuildKit 처리한 단계")
     header = table[0]
-    test_row = next(r for r in table[1:] if r[0] == "test")
-    assert test_row[header.index("목표에 필요")] == "불필요"
-    assert test_row[header.index("실행한 RUN")] == "1"
-    outputs = " ".join(o.get_text() for o in page.select("div.cell_output"))
-    assert "--- PASS: TestFetchUntrustedUpstream" in outputs
-    assert "Unknown flag: link" in outputs and "the --mount option requires BuildKit" in outputs
+    col = {name: header.index(name) for name in header}
+    rows = {row[0]: row for row in table[1:]}
+    stages = dockerfile_stages((built_book.src / "examples" / "webapi" / "Dockerfile").read_text())
+    needed = needed_by(stages, "runtime-scratch")
+    assert list(rows) == list(stages)
+    for name, row in rows.items():
+        assert row[col["목표에 필요"]] == ("필요" if name in needed else "불필요"), name
+        built_by_buildkit = row[col["BuildKit 처리한 단계"]] != "빌드 안 함"
+        assert built_by_buildkit == (name in needed), name
+        built_by_classic = row[col["클래식 처리한 단계"]] != "빌드 안 함"
+        assert built_by_classic == (name in stages_through(stages, "runtime-scratch")), name
+        for builder in ("BuildKit", "클래식"):
+            steps = row[col[f"{builder} 처리한 단계"]]
+            assert steps == "빌드 안 함" or int(steps) > 0, (name, builder, steps)
+    assert rows["test"][col["BuildKit 처리한 단계"]] == "빌드 안 함"
+    assert rows["runtime-scratch-no-ca"][col["BuildKit 처리한 단계"]] == "빌드 안 함"
+    assert rows["test"][col["클래식 실행한 RUN"]] == "1"
+    # The classic builder's log excerpt is on the page: the tests ran in the test stage.
+    excerpt = next(o for o in outputs_of(page) if ": FROM build AS test" in o)
+    assert ": RUN go vet ./... && go test -v ./..." in excerpt and "---> Running in" in excerpt
+    assert "--- PASS: TestFetchUntrustedUpstream" in excerpt
+
+
+def test_builders_glued_counts_and_times_match_the_page(built_book, engine) -> None:
+    glued = _builders_glue(built_book)
+    page = built_book.page(BUILDERS)
+    tested = next(o for o in outputs_of(page) if "--target test --build-arg TEST_RUN=" in o)
+    passed = [line for line in tested.splitlines() if line.startswith("--- PASS")]
+    assert glued["test_count"] == str(len(passed)) and len(passed) > 0
+    assert glued["test_image"] == image_stats("ch09/webapi:test", engine).human
+    assert glued["buildkit_image"] == image_stats("ch09/webapi:buildkit", engine).human
+    for key in ("test_seconds", "same_value_seconds", "pruning_buildkit_seconds", "pruning_classic_seconds",
+                "gc_mount_first_step", "gc_mount_edited_step", "gc_none_first_step", "gc_none_edited_step",
+                "node_first_seconds", "node_again_seconds"):
+        assert re.fullmatch(r"\d+\.\d초", str(glued[key])), (key, glued[key])
+    assert glued["skipped_stages"] == "test, runtime-scratch-no-ca"
+    assert int(glued["classic_test_runs"]) == 1 and int(glued["node_cache_records"]) > 0
+    assert int(glued["stale_trimpath"]) >= 0.9 * int(glued["std_count"])
+    text = _prose(page)
+    for key in ("test_count", "pruning_classic_seconds", "pruning_buildkit_seconds", "gc_mount_edited_step",
+                "gc_none_edited_step", "node_reclaimed", "node_cache_size"):
+        assert str(glued[key]) in text, key
+    # The table of the two Go build variants shows the glued step times.
+    variants = _table_with(page, "변형")
+    assert [row[0] for row in variants[1:]] == ["캐시 마운트", "마운트 없음"]
+    assert variants[1][4] == glued["gc_mount_edited_step"] and variants[2][4] == glued["gc_none_edited_step"]
+
+
+def test_builders_comparison_is_measured_or_quoted_with_its_source(built_book) -> None:
+    page = built_book.page(BUILDERS)
+    glued = _builders_glue(built_book)
+    assert "문서 기준" not in page.get_text() and "측정하지 않음" not in page.get_text()
+    table = _table_with(page, "근거")
+    header = table[0]
+    classic_at = next(i for i, h in enumerate(header) if h.startswith("클래식 빌더"))
+    buildkit_at = next(i for i, h in enumerate(header) if h.startswith("BuildKit"))
+    rows = table[1:]
+    assert rows[0][classic_at].startswith("빌드함") and rows[0][buildkit_at] == "빌드 안 함 (로그에 없음)"
+    assert rows[1][classic_at] == glued["pruning_classic_seconds"]
+    assert rows[1][buildkit_at] == glued["pruning_buildkit_seconds"]
+    assert "the --mount option requires BuildKit" in rows[3][classic_at]
+    assert glued["gc_mount_edited_step"] in rows[4][buildkit_at]
+    # Every row is measured on this page, except one quote, marked and linked.
+    quoted = [row for row in rows if "(인용)" in row[-1]]
+    assert len(quoted) == 1 and "문서에 따르면" in quoted[0][buildkit_at]
+    links = [a["href"] for a in page.select("article table a, main table a")]
+    assert "https://docs.docker.com/build/buildkit/" in links
+    assert all(row[-1].startswith(("위", "콜드 노드")) for row in rows if row not in quoted)
+    assert "DEPRECATED: The legacy builder is deprecated" in quoted[0][classic_at]
+
+
+def test_builders_page_shows_both_builders_own_words(built_book) -> None:
+    outputs = " ".join(outputs_of(built_book.page(BUILDERS)))
+    assert "docker buildx build --load -t ch09/webapi:test --target test" in outputs
+    assert "DOCKER_BUILDKIT=0 docker build -t ch09/webapi:scratch-classic --target runtime-scratch" in outputs
+    assert "--no-cache-filter test" in outputs
+    assert "docker build (classic builder) failed: the --mount option requires BuildKit" in outputs
+    assert "docker builder prune --all --force" in outputs
 
 
 def test_floor_sizes_match_the_engine_and_equal_the_files(built_book, engine) -> None:
