@@ -122,7 +122,9 @@ def _still_good(certs: LabCerts, seconds: int = 86_400) -> bool:
     try:
         for cert in (certs.ca_cert, certs.server_cert):
             _openssl(["x509", "-in", str(cert), "-noout", "-checkend", str(seconds)], "check the validity", certs.folder)
-        named = f"DNS:{certs.hostname}" in describe_cert(certs.server_cert).split()
+        # The SAN line reads "DNS:upstream, DNS:localhost, IP Address:..."; split on commas, not spaces.
+        names = {part.strip() for part in describe_cert(certs.server_cert).replace("\n", ",").split(",")}
+        named = f"DNS:{certs.hostname}" in names
     except TlsLabError:
         return False
     return named and verify_cert(certs)

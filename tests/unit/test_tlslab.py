@@ -69,6 +69,13 @@ def test_a_valid_lab_is_reused_and_another_host_or_reuse_false_makes_a_new_one(t
     assert "DNS:other.ch09.test" in describe_cert(other.server_cert) and verify_cert(other)
 
 
+def test_a_lab_with_several_names_and_ips_is_reused_too(tmp_path: Path) -> None:
+    # openssl prints the names as "DNS:upstream, DNS:localhost, IP Address:127.0.0.1": the first one ends in a comma.
+    first = make_lab_certs(tmp_path, HOST, extra_names=["localhost"], ips=["127.0.0.1"])
+    again = make_lab_certs(tmp_path, HOST, extra_names=["localhost"], ips=["127.0.0.1"])
+    assert again.ca_cert.read_bytes() == first.ca_cert.read_bytes()
+
+
 def test_a_lab_that_expires_within_a_day_is_replaced(tmp_path: Path) -> None:
     short = make_lab_certs(tmp_path, HOST, days=1, reuse=False)  # valid for exactly one day: not enough
     ca = short.ca_cert.read_bytes()
