@@ -41,6 +41,8 @@ myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution"
 myst_heading_anchors = 3
 # Figures and tables are numbered so the prose can refer to them ({numref}).
 numfig = True
+# Curly quotes and ellipses, but no dashes: glued command lines keep their `--flags`.
+smartquotes_action = "qe"
 suppress_warnings = []
 
 # -- Notebook execution (myst-nb) --------------------------------------------
