@@ -36,6 +36,7 @@ exclude_patterns = [
     "**/.pytest_cache",
     ".github",
     ".ci",
+    ".*",  # any other hidden folder (editor state, scratch notes) is not part of the book
 ]
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution"]
 myst_heading_anchors = 3

@@ -69,3 +69,47 @@ def du_summary(text: str) -> dict[str, str]:
     if "Total" not in summary:
         raise DockerLabError("`docker buildx du` printed no Total line.")
     return summary
+
+
+#: Cache mount ids the book's Dockerfiles use start with this; BuildKit records them as `with id "/ch09-…"`.
+BOOK_CACHE_ID_PREFIX = "ch09-"
+
+
+def book_cache_mounts(records: Iterable[Mapping[str, Any]], prefix: str = BOOK_CACHE_ID_PREFIX) -> list[str]:
+    """IDs of the cache mount records whose mount id starts with ``prefix``: the book's own, and nothing else.
+
+    >>> book_cache_mounts([
+    ...     {"ID": "a1", "Type": "exec.cachemount", "Description": 'cached mount /x from exec /bin/sh -c y with id "/ch09-apt-1"'},
+    ...     {"ID": "b2", "Type": "exec.cachemount", "Description": 'cached mount /x from exec /bin/sh -c y with id "/mine"'},
+    ...     {"ID": "c3", "Type": "regular", "Description": 'mount / from exec /bin/sh -c with id "/ch09-apt-1"'}])
+    ['a1']
+    """
+    marker = f'with id "/{prefix}'
+    return [str(r["ID"]) for r in records
+            if r.get("Type") == "exec.cachemount" and marker in str(r.get("Description", ""))]
+
+
+def remove_book_cache_mounts(prefix: str = BOOK_CACHE_ID_PREFIX, client: Any | None = None,
+                             host: str | None = None) -> int:
+    """Remove the book's own cache mounts from an engine's build cache, one record at a time, and nothing else.
+
+    ``docker builder prune --filter id=ID`` removes exactly one record; a plain prune would take
+    the reader's whole build cache with it. Returns the bytes removed.
+    """
+    import subprocess
+
+    from dockerlab.build import cli_env, docker_cli
+
+    if client is None:
+        from dockerlab.engine import docker_client
+
+        client = docker_client()
+    records = {str(r["ID"]): int(r.get("Size") or 0) for r in client.df().get("BuildCache") or []}
+    removed = 0
+    for record in book_cache_mounts(client.df().get("BuildCache") or [], prefix):
+        proc = subprocess.run([docker_cli(), "builder", "prune", "--force", "--filter", f"id={record}"],
+                              capture_output=True, text=True, env=cli_env(host))
+        if proc.returncode != 0:
+            raise DockerLabError(f"could not remove the book's cache mount {record[:12]}: {proc.stderr.strip()}")
+        removed += records.get(record, 0)
+    return removed

@@ -45,4 +45,10 @@ def remove_project_objects(client: Any | None = None, *, keep_bases: bool = True
             except (APIError, NotFound):
                 pass
     client.images.prune(filters={"dangling": True})
+    # Cache mounts the book's Dockerfiles named (id=ch09-...); never the reader's build cache.
+    from dockerlab.buildcache import BOOK_CACHE_ID_PREFIX, book_cache_mounts, remove_book_cache_mounts
+
+    mounts = book_cache_mounts(client.df().get("BuildCache") or [])
+    remove_book_cache_mounts(BOOK_CACHE_ID_PREFIX, client)
+    removed["cache mounts"] = mounts
     return removed
