@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dockerlab import build_example, ensure_base
+from dockerlab.build import logged_steps, step_output
 from dockerlab.examples import PROJECT, PROJECT_LABEL, work_dir
 from dockerlab.service import ServiceNotReady, https_upstream, internal_tls, labelled_network, probe, serving
 from tests.conftest import ROOT
@@ -72,12 +73,13 @@ def test_final_images_are_at_most_one_percent_of_the_single_stage_image(tracked,
     assert scratch.stats.size <= 0.01 * single.stats.size, (scratch.stats.human, single.stats.human)
 
 
-def test_the_test_stage_runs_go_test_and_the_classic_builder_runs_it_for_runtimes_too(tracked, tls) -> None:
+def test_the_test_stage_runs_go_test_and_a_runtime_build_skips_it(tracked, tls) -> None:
     tested = _build(tracked, tls, "test", buildargs={"TEST_RUN": uuid.uuid4().hex})
-    assert any(line.startswith("--- PASS: TestFetchUntrustedUpstream") for line in tested.log)
-    # The legacy builder builds every stage before the target, needed or not.
+    assert any(line.startswith("--- PASS: TestFetchUntrustedUpstream") for line in step_output(tested.log))
+    # BuildKit builds only the stages the target needs: no test runs for a runtime image.
     runtime = _build(tracked, tls, "runtime-scratch", buildargs={"TEST_RUN": uuid.uuid4().hex})
-    assert any(line.startswith("--- PASS: TestFetchUntrustedUpstream") for line in runtime.log)
+    assert not any("TestFetchUntrustedUpstream" in line for line in runtime.log)
+    assert not any(step.stage == "test" for step in logged_steps(runtime.log))
 
 
 def test_a_service_that_never_answers_is_removed_with_one_sentence(engine, tracked, tls) -> None:
