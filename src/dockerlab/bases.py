@@ -29,7 +29,8 @@ from docker.errors import APIError, ImageNotFound, NotFound
 
 from dockerlab.build import docker_build
 from dockerlab.errors import BaseImageError, DockerLabError, ExampleBuildError
-from dockerlab.examples import PROJECT, PROJECT_LABEL, project_root, work_dir
+from dockerlab.examples import project_root, work_dir
+from dockerlab.ownership import container_labels, image_labels
 from dockerlab.measure import image_stats
 
 SOURCE_LABEL = "org.ch09book.base.source"
@@ -249,7 +250,7 @@ def _slimify(rootfs: Path) -> None:
 
 def _build_base(context: Path, name: str, recipe: str, packages: str, dockerfile: Path) -> None:
     shutil.copy(dockerfile, context / "Dockerfile")
-    labels = {PROJECT_LABEL: PROJECT, SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: recipe, PACKAGES_LABEL: packages}
+    labels = image_labels(extra={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: recipe, PACKAGES_LABEL: packages})
     try:
         docker_build(context, name, what=f"the base image {name}", labels=labels)
     except ExampleBuildError as err:
@@ -432,7 +433,7 @@ def rootfs_tarball(dest: Path, root: Path | None = None, client: Any | None = No
         else:
             client = _client(client)
             ensure_base("debian:bookworm", client=client, root=root)
-            container = client.containers.create("debian:bookworm", labels={PROJECT_LABEL: PROJECT})
+            container = client.containers.create("debian:bookworm", labels=container_labels())
             try:
                 folder = cached.parent / "exported"
                 if folder.exists():

@@ -205,11 +205,13 @@ def docker_build(
     options: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     timeout: float = 3600,
+    root: Path | None = None,
 ) -> BuildResult:
     """Build ``context`` with the docker CLI and return the image ID, the log and the wall time.
 
     ``what`` names the thing built in error messages (``examples/hello``). ``host`` builds on
-    another engine (a cold node). ``env`` adds variables such as ``SOURCE_DATE_EPOCH``.
+    another engine (a cold node). ``env`` adds variables such as ``SOURCE_DATE_EPOCH``. An image
+    loaded into the engine is recorded in the ledger of the checkout ``root`` (default: the book's root).
 
     >>> docker_build(stage_context("hello"), "ch09/hello:latest", what="examples/hello").seconds  # doctest: +SKIP
     0.9
@@ -240,6 +242,11 @@ def docker_build(
             cli = "docker buildx build" if builder == "buildkit" else "docker build (classic builder)"
             raise ExampleBuildError(f"{what}: {cli} failed: {error_line(log, builder)}")
         image_id = iidfile.read_text().strip() if iidfile.exists() else ""
+    if host is None and (output is None or output.startswith("type=docker")):
+        # Into the engine's own image store: recorded, so cleanup can tell the book's images from the reader's.
+        from dockerlab.ownership import record_image
+
+        record_image(image_id, tag, root)
     return BuildResult(image_id=image_id, log=log, seconds=seconds, builder=builder, command=tuple(command))
 
 

@@ -13,11 +13,9 @@ from docker.errors import APIError, ContainerError, ImageNotFound
 from dockerlab.build import Builder, BuildResult, docker_build
 from dockerlab.errors import DockerLabError
 from dockerlab.measure import ImageStats, image_stats
+# The book's labels live in dockerlab.ownership; their names stay importable from here.
+from dockerlab.ownership import EXAMPLE_LABEL, PROJECT, PROJECT_LABEL, container_labels, image_labels  # noqa: F401
 
-#: Every image and container the book creates carries this label, so cleanup can find them.
-PROJECT_LABEL = "org.ch09book.project"
-PROJECT = "ch09"
-EXAMPLE_LABEL = "org.ch09book.example"
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -122,8 +120,8 @@ def build_example(
         prepare(context)
     result = docker_build(
         context, tag, what=f"examples/{name}", dockerfile=dockerfile, target=target, build_args=buildargs,
-        labels={PROJECT_LABEL: PROJECT, EXAMPLE_LABEL: name}, no_cache=nocache, builder=builder, host=host,
-        secrets=secrets, options=options, env=env,
+        labels=image_labels(name), no_cache=nocache, builder=builder, host=host,
+        secrets=secrets, options=options, env=env, root=root,
     )
     return BuiltImage(example=name, stats=image_stats(tag, client), build=result)
 
@@ -159,8 +157,7 @@ def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | N
         client = docker_client()
     kwargs.setdefault("cap_drop", ["ALL"])
     kwargs.setdefault("security_opt", ["no-new-privileges"])
-    labels = dict(kwargs.pop("labels", {}) or {})
-    labels.setdefault(PROJECT_LABEL, PROJECT)
+    labels = container_labels(kwargs.pop("labels", None))
     container = client.containers.create(tag, command, labels=labels, **kwargs)
     try:
         try:

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from docker.errors import APIError, NotFound
 
 from dockerlab.errors import DockerLabError
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.ownership import container_labels
 
 #: Where each shell / package manager / C library lives in the images the book compares (amd64).
 SHELLS: tuple[str, ...] = ("/bin/sh", "/bin/bash", "/bin/ash")
@@ -49,7 +49,7 @@ def created_container(tag: str, client: Any | None = None) -> Iterator[Any]:
 
         client = docker_client()
     # A command is required to create a container of an image without CMD; it never runs.
-    container = client.containers.create(tag, ["/nonexistent"], labels={PROJECT_LABEL: PROJECT},
+    container = client.containers.create(tag, ["/nonexistent"], labels=container_labels(),
                                          network_disabled=True)
     try:
         yield container

@@ -197,7 +197,7 @@ def basic_auth_server(
     ...     address
     '172.17.0.3:8080'
     """
-    from dockerlab.examples import PROJECT, PROJECT_LABEL
+    from dockerlab.ownership import container_labels
 
     if client is None:
         from dockerlab.engine import docker_client
@@ -205,7 +205,7 @@ def basic_auth_server(
         client = docker_client()
     container = client.containers.create(
         image, ["httpd", "-f", "-p", str(port), "-h", "/www", "-c", "/etc/httpd.conf"],
-        labels={PROJECT_LABEL: PROJECT}, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+        labels=container_labels(), cap_drop=["ALL"], security_opt=["no-new-privileges"],
     )
     try:
         container.put_archive("/", _server_files(user, password, files))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -30,7 +29,8 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from dockerlab.build import BuildResult, cli_env, docker_build, docker_cli
 from dockerlab.errors import DockerLabError
-from dockerlab.examples import EXAMPLE_LABEL, PROJECT, PROJECT_LABEL, example_dir
+from dockerlab.examples import example_dir
+from dockerlab.ownership import PROJECT, PROJECT_LABEL, image_labels
 
 #: ``sha256:`` and 64 lowercase hex digits: the form of every digest in an image.
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -565,7 +565,7 @@ def loaded_build(
     before = _image_id(api, tag)
     build = docker_build(
         context, tag, what=f"examples/{example}", target=target, no_cache=True,
-        labels={PROJECT_LABEL: PROJECT, EXAMPLE_LABEL: example},
+        labels=image_labels(example),
         output="type=docker,rewrite-timestamp=true" if rewrite_timestamp else None,
         env={"SOURCE_DATE_EPOCH": str(epoch)} if epoch is not None else None,
     )

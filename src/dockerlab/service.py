@@ -28,7 +28,8 @@ from docker.errors import APIError, NotFound
 
 from dockerlab.errors import DockerLabError
 from dockerlab.tlslab import LabCerts, make_lab_certs
-from dockerlab.examples import PROJECT, PROJECT_LABEL, work_dir
+from dockerlab.examples import work_dir
+from dockerlab.ownership import container_labels
 
 #: Seconds a service may take to answer its health check before the run fails.
 HEALTH_TIMEOUT = 30.0
@@ -153,7 +154,7 @@ def labelled_network(purpose: str, *, client: Any | None = None) -> Iterator[str
     """
     client = _client(client)
     name = f"ch09-{purpose}-{uuid.uuid4().hex[:8]}"
-    network = client.networks.create(name, driver="bridge", labels={PROJECT_LABEL: PROJECT})
+    network = client.networks.create(name, driver="bridge", labels=container_labels())
     try:
         yield name
     finally:
@@ -188,8 +189,7 @@ def serving(
     client = _client(client)
     kwargs.setdefault("cap_drop", ["ALL"])
     kwargs.setdefault("security_opt", ["no-new-privileges"])
-    labels = dict(kwargs.pop("labels", {}) or {})
-    labels.setdefault(PROJECT_LABEL, PROJECT)
+    labels = container_labels(kwargs.pop("labels", None))
     if network is not None:
         kwargs["network"] = network
         if aliases:

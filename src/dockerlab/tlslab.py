@@ -28,7 +28,7 @@ from typing import Any, Iterator, Sequence
 from docker.errors import APIError, NotFound
 
 from dockerlab.errors import DockerLabError
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.ownership import container_labels
 
 #: Where Go's crypto/x509 (and Debian, and distroless) looks first for the CA bundle on Linux.
 CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
@@ -224,7 +224,7 @@ def https_server(image: str, certs: LabCerts, *, client: Any | None = None,
 
         client = docker_client()
     suffix = uuid.uuid4().hex[:8]
-    labels = {PROJECT_LABEL: PROJECT}
+    labels = container_labels()
     try:
         network = client.networks.create(f"ch09-tls-{suffix}", driver="bridge", internal=True, labels=labels)
     except APIError as err:

@@ -1,45 +1,76 @@
-"""`make clean-docker` (python -m dockerlab clean) removes what the book made, found by its label."""
+"""`make clean-docker` (python -m dockerlab clean) removes what the book made, and only that.
+
+A reader's engine holds their own objects, and some of them descend from the book's: an image built
+FROM a bootstrapped base inherits the base's labels, a container inherits its image's labels, and a
+rebuilt image of theirs leaves a dangling one behind. All of those must survive.
+"""
 
 import io
+import os
 import subprocess
 import sys
-import tarfile
 
+from docker.errors import NotFound
+
+from dockerlab import build_example
 from dockerlab.bases import KNOWN_BASES
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.ownership import PROJECT, PROJECT_LABEL, container_labels
 from tests.conftest import ROOT
 
-LABELS = {PROJECT_LABEL: PROJECT}
+
+def _reader_build(engine, dockerfile: bytes, tag: str | None) -> str:
+    """A reader's own `docker build` (no labels of the book's), returning the image ID."""
+    image, _ = engine.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True)
+    return image.id
 
 
-def test_clean_removes_labelled_containers_networks_and_images_but_keeps_bases(engine) -> None:
-    # Built FROM a bootstrapped base, so it inherits the base's labels: it must go all the same.
-    engine.images.build(fileobj=io.BytesIO(b"FROM busybox\nRUN echo made > /made\n"),
-                        tag="ch09/test-hygiene:latest", labels=LABELS, rm=True)
-    network = engine.networks.create("ch09-test-hygiene", labels=LABELS)
-    container = engine.containers.create("ch09/test-hygiene:latest", "true", labels=LABELS, name="ch09-test-hygiene")
-    # Containers inherit their image's labels, and every base here carries the project label:
-    # the one container that is not ours comes from an imported, label-free image.
-    empty = io.BytesIO()
-    tarfile.open(fileobj=empty, mode="w").close()
-    engine.api.import_image_from_data(empty.getvalue(), repository="ch09test/no-labels", tag="1")
-    unlabelled = engine.containers.create("ch09test/no-labels:1", "true", name="ch09-test-unlabelled")
+def test_clean_removes_the_books_objects_and_keeps_the_readers(engine, tmp_path) -> None:
+    # The book's: an example image (recorded in the ledger as it is built), a network, a container.
+    (tmp_path / "conf.py").write_text("")
+    example = tmp_path / "examples" / "hygiene"
+    example.mkdir(parents=True)
+    (example / "Dockerfile").write_text("FROM busybox\nRUN echo made > /made\n")
+    ours = build_example("hygiene", "ch09/test-hygiene:latest", root=tmp_path, nocache=True)
+    # ...and one of the book's images that a rebuild left dangling: recorded, no tag any more.
+    (example / "Dockerfile").write_text("FROM busybox\nRUN echo made again > /made\n")
+    rebuilt = build_example("hygiene", "ch09/test-hygiene:latest", root=tmp_path, nocache=True)
+    assert rebuilt.stats.id != ours.stats.id and not engine.images.get(ours.stats.id).tags
+    network = engine.networks.create("ch09-test-hygiene", labels=container_labels())
+    container = engine.containers.create("ch09/test-hygiene:latest", "true", labels=container_labels(),
+                                         name="ch09-test-hygiene")
+    # The reader's: an image FROM a bootstrapped base (it inherits the base's project label), a
+    # dangling image of theirs from the same base, and a container of theirs from a base image.
+    readers = _reader_build(engine, b"FROM busybox\nRUN echo mine > /mine\n", "ch09test/readers-app:1")
+    assert engine.images.get(readers).labels.get(PROJECT_LABEL) == PROJECT  # inherited, as promised
+    dangling = _reader_build(engine, b"FROM busybox\nRUN echo old > /old\n", None)
+    unlabelled = engine.containers.create("busybox:latest", "true", name="ch09-test-readers-container")
     try:
         proc = subprocess.run([sys.executable, "-m", "dockerlab", "clean"], capture_output=True, text=True,
-                              cwd=ROOT, timeout=300)
+                              cwd=ROOT, timeout=300, env={**os.environ, "CH09_ROOT": str(tmp_path)})
         assert proc.returncode == 0, proc.stderr
         names = [c.name for c in engine.containers.list(all=True)]
         assert "ch09-test-hygiene" not in names
-        assert "ch09-test-unlabelled" in names  # not ours: untouched
+        assert "ch09-test-readers-container" in names  # inherits the base's labels, still the reader's
         assert "ch09-test-hygiene" not in [n.name for n in engine.networks.list()]
-        assert not engine.images.list(name="ch09/test-hygiene")
+        for image_id in (ours.stats.id, rebuilt.stats.id):
+            try:
+                engine.images.get(image_id)
+                raise AssertionError(f"the book's image {image_id[:19]} survived clean-docker")
+            except NotFound:
+                pass
+        assert engine.images.get(readers).tags == ["ch09test/readers-app:1"]
+        assert engine.images.get(dangling).id == dangling
         for base in KNOWN_BASES:
             assert engine.images.list(name=base), f"{base} must survive clean-docker"
     finally:
         unlabelled.remove(force=True)
-        engine.images.remove("ch09test/no-labels:1", force=True)
+        for image_id in (readers, dangling):
+            try:
+                engine.images.remove(image_id, force=True)
+            except NotFound:
+                pass
         for obj in (container, network):
             try:
                 obj.remove()
-            except Exception:
+            except Exception:  # noqa: BLE001 - already removed by the clean step
                 pass

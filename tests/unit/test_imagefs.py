@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.ownership import container_labels
 from dockerlab.imagefs import BaseFeatures, ImageFsError, base_features, read_image_file, static_runtime
 
 GO_BINARY = b"\x7fELF...\xff Go buildinf:..."
@@ -128,7 +128,7 @@ def test_containers_are_created_labelled_without_network_and_always_removed() ->
     base_features("hello", client)
     base_features("debian", client)
     assert all(c.removed for c in client.containers.made)
-    assert all(k["labels"] == {PROJECT_LABEL: PROJECT} and k["network_disabled"] for k in client.containers.kwargs)
+    assert all(k["labels"] == container_labels() and k["network_disabled"] for k in client.containers.kwargs)
 
 
 def test_read_image_file_follows_relative_and_absolute_links() -> None:

@@ -11,8 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from dockerlab.ownership import container_labels
 from dockerlab.errors import DockerLabError
-from dockerlab.examples import PROJECT, PROJECT_LABEL
 from dockerlab.service import (
     Probe,
     ServiceNotReady,
@@ -223,7 +223,7 @@ def test_serving_publishes_on_loopback_hardened_and_labelled() -> None:
     assert kwargs["read_only"] is True
     assert kwargs["cap_drop"] == ["ALL"]
     assert kwargs["security_opt"] == ["no-new-privileges"]
-    assert kwargs["labels"] == {PROJECT_LABEL: PROJECT}
+    assert kwargs["labels"] == container_labels()
     assert kwargs["environment"] == {"A": "1"}
     assert kwargs["network"] == "ch09-net"
     assert kwargs["networking_config"] == {"ch09-net": {"Aliases": ["upstream"]}}

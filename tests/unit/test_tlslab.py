@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.ownership import container_labels
 from dockerlab.tlslab import (
     LabCerts,
     TlsLabError,
@@ -188,11 +188,11 @@ def test_the_server_runs_on_a_new_internal_labelled_network_and_both_go_away(cer
     with https_server("ch09/https-server:latest", certs, client=engine) as server:
         network = engine.networks.made[0]
         assert network.kwargs["internal"] is True
-        assert network.kwargs["labels"] == {PROJECT_LABEL: PROJECT}
+        assert network.kwargs["labels"] == container_labels()
         created = engine.containers.kwargs
         assert created["network"] == network.name == server.network
         assert created["networking_config"][network.name] == {"Aliases": [HOST]}
-        assert created["labels"] == {PROJECT_LABEL: PROJECT}
+        assert created["labels"] == container_labels()
         assert created["cap_drop"] == ["ALL"]
         assert engine.server.archives[0][0] == "/" and engine.server.started
         assert server.url == f"https://{HOST}:8443/"

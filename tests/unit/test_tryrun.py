@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from docker.errors import APIError
 
-from dockerlab.examples import PROJECT, PROJECT_LABEL
+from dockerlab.ownership import container_labels
 from dockerlab.tryrun import RunOutcome, try_run
 from tests.unit.fakes import FakeClient, FakeContainer
 
@@ -38,4 +38,4 @@ def test_success_and_the_same_defaults_as_run_image() -> None:
     created = client.containers.create_kwargs
     assert created["cap_drop"] == ["ALL"]
     assert created["security_opt"] == ["no-new-privileges"]
-    assert created["labels"] == {"extra": "1", PROJECT_LABEL: PROJECT}
+    assert created["labels"] == container_labels({"extra": "1"})
