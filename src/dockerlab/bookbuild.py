@@ -89,7 +89,11 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     """Run ``sphinx-build -nW --keep-going`` from ``source`` into ``out/html``; return the exit code."""
     from dockerlab.sphinxext import FrontMatterError, check_pages
 
+    from dockerlab.runstate import sweep
+
     html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
+    for left in sweep(source.resolve()):
+        print(f"dockerlab: removed what an interrupted run left: {left}", file=sys.stderr)
     try:
         check_pages(source, book_pages(source))
     except FrontMatterError as err:
@@ -116,11 +120,15 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
             # Ctrl-C reaches sphinx-build too (same process group); wait for it, then leave no
             # half-built site behind.
             _stop(proc)
+            sweep(source.resolve())  # the kernel is gone: what its cells started must go too
             shutil.rmtree(html, ignore_errors=True)
             shutil.rmtree(doctrees, ignore_errors=True)
             print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
             return 130
     output = "".join(lines)
+    # A cell that timed out or failed may have left a registry, a second engine or a namespace behind.
+    for left in sweep(source.resolve()):
+        print(f"dockerlab: removed what a failed cell left: {left}", file=sys.stderr)
     if code == 0:
         print(f"\nThe book is ready: {html.resolve() / 'index.html'}")
         return 0

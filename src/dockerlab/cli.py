@@ -33,7 +33,10 @@ def _build(args: argparse.Namespace) -> int:
 
 def _clean(args: argparse.Namespace) -> int:
     from dockerlab.cleanup import remove_project_objects
+    from dockerlab.runstate import sweep
 
+    for left in sweep():
+        print(f"stopped or removed what an interrupted run left: {left}")
     removed = remove_project_objects(keep_bases=not args.all)
     for kind, names in removed.items():
         print(f"removed {len(names)} {kind}")

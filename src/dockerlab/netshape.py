@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+from dockerlab import runstate
 from dockerlab.errors import DockerLabError
 
 #: Private range the book takes /30 subnets from (RFC 1918; not used by Docker's default pools).
@@ -168,6 +169,8 @@ def shaped_netns(rate_mbit: int = 100, *, token: str | None = None) -> Iterator[
     plan = plan_link(token, used)
     if netns_exists(plan.netns) or link_exists(plan.host_if):
         raise NetworkShapingError(f"the network namespace {plan.netns} already exists; is another build using it?")
+    # Written down before they exist, so a killed run's namespace and veth are swept (dockerlab.runstate).
+    records = [runstate.register("netns", plan.netns), runstate.register("link", plan.host_if)]
     try:
         _ip("ip", "netns", "add", plan.netns)
         _ip("ip", "link", "add", plan.host_if, "type", "veth", "peer", "name", plan.ns_if)
@@ -182,3 +185,5 @@ def shaped_netns(rate_mbit: int = 100, *, token: str | None = None) -> Iterator[
         yield ShapedLink(plan=plan, rate_mbit=rate_mbit)
     finally:
         remove_link(plan)
+        for record in records:
+            runstate.release(record)

@@ -38,14 +38,18 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
+    from dockerlab.runstate import sweep
+
     notebook = jupytext.read(source)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(source.parent)}})
     try:
         client.execute()
     except CellTimeoutError as err:
+        sweep()
         raise NotebookError(f"{source.name}: a cell timed out after {timeout} s ({str(err).splitlines()[0]}).") from None
     except CellExecutionError as err:
+        sweep()
         raise NotebookError(f"{source.name}: a cell failed: {err.ename}: {err.evalue}") from None
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, output)
@@ -54,8 +58,10 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
 
 def execute_all(root: Path, out: Path, names: list[str] | None = None) -> list[ExecutedNotebook]:
     """Execute every notebook page (or those whose file stem is in ``names``) into ``out``."""
+    from dockerlab.runstate import sweep
     from dockerlab.sphinxext import FrontMatterError, check_pages
 
+    sweep(root)
     try:
         check_pages(root, notebook_sources(root))
     except FrontMatterError as err:

@@ -34,6 +34,7 @@ from typing import Any, Iterator, Literal, Sequence
 
 import yaml
 
+from dockerlab import runstate
 from dockerlab.engine import stream_error
 from dockerlab.errors import DockerLabError, RegistryUnavailable
 
@@ -348,6 +349,9 @@ def local_registry(
         port = 5000 if netns else free_port(host)
     address = f"{host}:{port}"
     work = Path(tempfile.mkdtemp(prefix="ch09-registry-"))
+    # Written down as they start, so a killed run's registry and folder are swept (dockerlab.runstate).
+    folder_record = runstate.register("folder", str(work))
+    process_record = runstate.register("process", "", hint=str(work / "config.yml"))
     own_storage = storage is None
     blobs = work / "storage" if storage is None else storage
     blobs.mkdir(parents=True, exist_ok=True)
@@ -360,15 +364,18 @@ def local_registry(
         with open(log, "wb") as out:
             process = subprocess.Popen(registry_command(config, netns, binary), stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        process_record = runstate.update(process_record, str(process.pid))
         registry = Registry(address=address, storage=blobs, process=process, netns=netns)
         wait_until_answers(registry, timeout, log)
         yield registry
     finally:
         if process is not None:
             stop_process(process)
+        runstate.release(process_record)
         shutil.rmtree(work, ignore_errors=True)
         if own_storage:
             shutil.rmtree(blobs, ignore_errors=True)
+        runstate.release(folder_record)
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,85 @@ def _cwd(proc_dir: Path) -> str:
         return os.readlink(proc_dir / "cwd")
     except OSError:
         return ""
+
+
+def _leftovers() -> set[str]:
+    """What the helpers start outside Python: processes, namespaces, links, mounts and temp folders."""
+    import tempfile
+
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "/ch09-node-" in cmd or "/ch09-registry-" in cmd:
+                found.add(f"process {proc.name}: {cmd[:80]}")
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+    found |= {f"netns {n}" for n in netns if n.startswith("ch09-shaped-")}
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    found |= {f"link {line.split(':')[1].strip().split('@')[0]}" for line in links.splitlines()
+              if line.split(":")[1].strip().startswith(("ch09n", "c9s-"))}
+    found |= {f"mount {line.split()[4]}" for line in Path("/proc/self/mountinfo").read_text().splitlines()
+              if "/ch09-node-" in line.split()[4]}
+    found |= {f"folder {p}" for p in Path(tempfile.gettempdir()).glob("ch09-node-*")}
+    found |= {f"folder {p}" for p in Path(tempfile.gettempdir()).glob("ch09-registry-*")}
+    return found
+
+
+STARTS_EVERYTHING = """import time
+from dockerlab.coldnode import cold_node
+from dockerlab.netshape import shaped_netns
+from dockerlab.registry import local_registry
+with shaped_netns(rate_mbit=10) as link, cold_node() as node, local_registry() as registry:
+    print("all up", flush=True)
+    time.sleep(600)"""
+
+
+def test_a_cell_timeout_leaves_no_engine_registry_namespace_link_mount_or_folder(tmp_path: Path, engine) -> None:
+    before = _leftovers()
+    src = mini_book(tmp_path, STARTS_EVERYTHING, timeout=45)
+    proc = build(src, tmp_path / "out")
+    assert_failed_cleanly(proc, tmp_path / "out")
+    assert "CellTimeoutError" in last_line(proc)
+    assert _leftovers() - before == set()
+    assert not list((src / "_build" / "run").glob("*.json"))  # every record crossed out
+
+
+def test_a_killed_kernel_leaves_nothing_once_the_build_ends(tmp_path: Path, engine) -> None:
+    """kill -9 of the kernel skips every `finally`: the build sweeps what the dead kernel's records name."""
+    import signal
+    import time
+
+    before = _leftovers()
+    src = mini_book(tmp_path, STARTS_EVERYTHING)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlab", "build", "--source", str(src), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=src,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "CH09_ROOT": str(src)})
+    def all_started() -> bool:
+        new = [x for x in _leftovers() - before if x.startswith("process")]
+        return any("/ch09-node-" in x for x in new) and any("/ch09-registry-" in x for x in new)
+
+    deadline = time.monotonic() + 180
+    while not all_started() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert all_started(), "the cell never started its engine and registry"
+    time.sleep(2)
+    kernels = [int(p.name) for p in Path("/proc").iterdir()
+               if p.name.isdigit() and _cwd(p).startswith(str(src)) and "ipykernel" in _cmd(p)]
+    assert kernels, "the kernel never started"
+    for pid in kernels:
+        os.kill(pid, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1, stderr
+    assert not (out / "html").exists()
+    assert _leftovers() - before == set()
+
+
+def _cmd(proc_dir: Path) -> str:
+    try:
+        return (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,65 @@
+"""What a killed run left is swept: its processes stopped (never a stranger's), its folders removed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dockerlab import runstate
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _record_as(owner: int, kind: str, name: str, root: Path, hint: str = "") -> None:
+    record = runstate.register(kind, name, hint=hint, root=root)  # type: ignore[arg-type]
+    path = runstate.run_dir(root) / f"{kind}-{record.token}.json"
+    path.write_text(path.read_text().replace(f'"owner": {record.owner}', f'"owner": {owner}'))
+
+
+def test_a_dead_owners_process_and_folder_are_swept_and_a_live_owners_are_kept(tmp_path: Path) -> None:
+    marker = f"ch09-sweep-test-{tmp_path.name}"
+    orphan = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(300)  # {marker}"])
+    mine = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(300)  # {marker}-live"])
+    folder = tmp_path / "node"
+    (folder / "data").mkdir(parents=True)
+    try:
+        _record_as(_dead_pid(), "process", str(orphan.pid), tmp_path, hint=marker)
+        _record_as(_dead_pid(), "folder", str(folder), tmp_path)
+        kept = runstate.register("process", str(mine.pid), hint=f"{marker}-live", root=tmp_path)  # owner: this test
+        undone = runstate.sweep(tmp_path)
+        assert sorted(undone) == sorted([f"process {orphan.pid}", f"folder {folder}"])
+        assert orphan.wait(timeout=20) is not None
+        assert not folder.exists()
+        assert mine.poll() is None  # its owner is alive: not touched
+        assert [r.name for r in runstate.records(tmp_path)] == [kept.name]
+    finally:
+        for proc in (orphan, mine):
+            proc.kill()
+            proc.wait()
+
+
+def test_a_recycled_pid_is_never_killed(tmp_path: Path) -> None:
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        _record_as(_dead_pid(), "process", str(stranger.pid), tmp_path, hint="ch09-registry-config-that-is-not-there")
+        runstate.sweep(tmp_path)
+        assert stranger.poll() is None
+        assert runstate.records(tmp_path) == []
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_tracked_crosses_its_record_out_even_when_the_block_fails(tmp_path: Path) -> None:
+    try:
+        with runstate.tracked("link", "ch09nabc", root=tmp_path):
+            assert [r.name for r in runstate.records(tmp_path)] == ["ch09nabc"]
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert runstate.records(tmp_path) == []
