@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal, Sequence
 
+from dockerlab import runstate
 from dockerlab.errors import DockerLabError
-from dockerlab.examples import PROJECT, PROJECT_LABEL, BuiltImage, build_example
+from dockerlab.examples import BuiltImage, build_example
+from dockerlab.ownership import container_labels
 from dockerlab.registry import push_error, stop_process
 
 DOCKERD = "dockerd"
@@ -223,6 +225,7 @@ class PullResult:
     seconds: float
     disk_added: int
     size: int  # the image size as this node's engine reports it
+    layers: tuple[str, ...] = ()  # the layers' diff IDs: the same content has the same ones on every engine
 
 
 @dataclass(frozen=True)
@@ -328,8 +331,11 @@ class ColdNode:
         error = push_error(chunks)
         if error:
             raise ColdNodeError(f"the cold node could not pull {reference}: {error}")
-        size = int(self.client.api.inspect_image(reference)["Size"])
-        return PullResult(reference=reference, seconds=seconds, disk_added=self.disk_used() - before, size=size)
+        info = self.client.api.inspect_image(reference)
+        size = int(info["Size"])
+        layers = tuple((info.get("RootFS") or {}).get("Layers") or ())
+        return PullResult(reference=reference, seconds=seconds, disk_added=self.disk_used() - before, size=size,
+                          layers=layers)
 
     def store_sizes(self, reference: str) -> StoreSizes:
         """What ``docker image ls``, ``docker image inspect`` and ``docker system df`` on this node say about
@@ -370,7 +376,7 @@ class ColdNode:
         started = time.perf_counter()
         container = self.client.containers.create(
             reference, command, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            labels={PROJECT_LABEL: PROJECT},
+            labels=container_labels(),
         )
         try:
             container.start()
@@ -429,15 +435,16 @@ def node_bridge(prefix: str = "10.210") -> Iterator[str]:
     subnet = next((f"{prefix}.{k}" for k in range(1, 255) if f" {prefix}.{k}." not in used), None)
     if subnet is None:
         raise ColdNodeError(f"no free /24 under {prefix}.0.0/16 for the cold node's bridge.")
-    made = _ip("link", "add", name, "type", "bridge")
-    if made.returncode != 0:
-        raise ColdNodeError(f"cannot create the cold node's bridge {name}: {made.stderr.strip()} (root is needed).")
-    try:
-        _ip("addr", "add", f"{subnet}.1/24", "dev", name)
-        _ip("link", "set", name, "up")
-        yield name
-    finally:
-        _ip("link", "del", name)
+    with runstate.tracked("link", name):
+        made = _ip("link", "add", name, "type", "bridge")
+        if made.returncode != 0:
+            raise ColdNodeError(f"cannot create the cold node's bridge {name}: {made.stderr.strip()} (root is needed).")
+        try:
+            _ip("addr", "add", f"{subnet}.1/24", "dev", name)
+            _ip("link", "set", name, "up")
+            yield name
+        finally:
+            _ip("link", "del", name)
 
 
 @contextmanager
@@ -474,6 +481,9 @@ def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, 
     from docker.errors import DockerException
 
     paths = NodePaths(Path(tempfile.mkdtemp(prefix="ch09-node-")))
+    # The engine and its containerd name this folder on their command lines, and its layers are
+    # mounted under it: one record lets a sweep stop, unmount and remove all of it (dockerlab.runstate).
+    record = runstate.register("folder", str(paths.root))
     paths.config.write_text(json.dumps(config))
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "DOCKER_HOST"}
     process: subprocess.Popen[bytes] | None = None
@@ -505,3 +515,4 @@ def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, 
         if process is not None:
             _stop(process, paths)
         _remove(paths)
+        runstate.release(record)

@@ -98,3 +98,33 @@ def compressed_layer_sizes(tag: str, client: Any | None = None, level: int = PUS
 def compressed_size(tag: str, client: Any | None = None) -> int:
     """Sum of :func:`compressed_layer_sizes`: the estimated transfer size of the whole image."""
     return sum(compressed_layer_sizes(tag, client))
+
+
+@dataclass(frozen=True)
+class ContentBytes:
+    """What an image's layer tars hold: bytes of regular files, and the lengths of symbolic link targets."""
+
+    files: int
+    symlinks: int
+
+    @property
+    def total(self) -> int:
+        return self.files + self.symlinks
+
+
+def content_bytes(tag: str, client: Any | None = None) -> ContentBytes:
+    """Sum the regular files (a hard link's later names count 0) and symlink target lengths of every layer.
+
+    An engine's image size is one of these sums: a layer that arrived as a tar (a pull, the classic
+    builder) counts both, while on Engine 26's overlay2 store a layer BuildKit made counts the
+    files only (measured in the book, pages 01 and 04-9).
+    """
+    files = links = 0
+    with saved_image(tag, client) as (archive, layers):
+        for layer in layers:
+            for entry in open_layer(archive, layer):
+                if entry.isreg():
+                    files += entry.size
+                elif entry.issym():
+                    links += len(entry.linkname)
+    return ContentBytes(files, links)
