@@ -56,8 +56,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 bases: venv engine ## Base images: pull, or bootstrap from Debian packages
 	$(PY) -m dockerlab bases
 
-clean: ## Remove the built site and build work files
-	rm -rf $(OUT)
+clean: ## Remove the built site and build work files (the record of the book's images is kept for clean-docker)
+	@# _build/ledger lists the images the book built; without it clean-docker could not find the dangling ones.
+	find $(OUT) -mindepth 1 -maxdepth 1 ! -name ledger ! -name run -exec rm -rf {} + 2>/dev/null || true
 
-clean-docker: venv ## Remove the containers, networks and images the book created (bases kept)
-	$(PY) -m dockerlab clean
+clean-docker: venv ## Remove only what the book created on the engine (bases kept; CLEAN_ARGS=--all for them too)
+	$(PY) -m dockerlab clean $(CLEAN_ARGS)
