@@ -126,5 +126,5 @@ def content_bytes(tag: str, client: Any | None = None) -> ContentBytes:
                 if entry.isreg():
                     files += entry.size
                 elif entry.issym():
-                    links += len(entry.linkname)
+                    links += len(entry.linkname.encode("utf-8", "surrogateescape"))  # bytes, not characters
     return ContentBytes(files, links)
