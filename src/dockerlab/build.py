@@ -40,6 +40,7 @@ _STEP_OUTPUT = re.compile(r"^#(\d+) (\d+\.\d+) (.*)$")
 _STEP_HEADER = re.compile(r"^#(\d+) \[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
 #: Flags that serve the helper, not the lesson; left out of :attr:`BuildResult.reader_command`.
 _PLUMBING = {"--progress", "--iidfile", "--builder", "--label"}
+_PLUMBING_SWITCHES = {"--force-rm"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class BuildResult:
     def reader_command(self) -> str:
         """The command without the helper's own flags, e.g. ``docker buildx build --load -t ch09/hello .``.
 
-        >>> BuildResult("", (), 0.0, "classic", ("docker", "build", "-t", "x", "--iidfile", "/t/iid", ".")).reader_command
+        >>> BuildResult("", (), 0.0, "classic", ("docker", "build", "--force-rm", "-t", "x", "--iidfile", "/t/iid", ".")).reader_command
         'DOCKER_BUILDKIT=0 docker build -t x .'
         """
         words: list[str] = []
@@ -66,6 +67,8 @@ class BuildResult:
                 skip = False
                 continue
             name = word.split("=", 1)[0]
+            if name in _PLUMBING_SWITCHES:
+                continue
             if name in _PLUMBING:
                 skip = "=" not in word
                 continue
@@ -136,10 +139,11 @@ def build_command(
     ``output`` (an ``--output`` value) replaces ``--load``; ``options`` are passed as they are.
 
     >>> build_command("t", builder="classic", target="x", dockerfile="Dockerfile.single")
-    ['docker', 'build', '-t', 't', '-f', 'Dockerfile.single', '--target', 'x', '.']
+    ['docker', 'build', '--force-rm', '-t', 't', '-f', 'Dockerfile.single', '--target', 'x', '.']
     """
     if builder == "classic":
-        command = ["docker", "build"]
+        # --force-rm: a failed step must not leave its intermediate container behind.
+        command = ["docker", "build", "--force-rm"]
         if secrets or output:
             raise DockerLabError("the classic builder has no --secret and no --output; build with BuildKit.")
     else:
