@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import shutil
 import subprocess
@@ -89,7 +90,9 @@ def built_book(tmp_path_factory: pytest.TempPathFactory, engine) -> Book:
 
 # --------------------------------------------------------------------------- a real browser
 
-CHROMIUM = "/usr/bin/chromium"
+#: The browser for the page tests: $CH09_CHROMIUM, else Debian's chromium, else Playwright's own Chromium
+#: (``python -m playwright install chromium``, as the GitHub workflow does on Ubuntu).
+CHROMIUM = os.environ.get("CH09_CHROMIUM") or shutil.which("chromium") or ""
 #: Flags for headless Chromium on a machine with no network but loopback.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
@@ -118,10 +121,14 @@ def browser():
     """Debian's Chromium driven by Playwright (no browser download)."""
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/install-deps does)")
+    if CHROMIUM and not Path(CHROMIUM).exists():
+        pytest.fail(f"CH09_CHROMIUM={CHROMIUM} does not exist")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            browser = p.chromium.launch(executable_path=CHROMIUM or None, args=CHROMIUM_ARGS, headless=True)
+        except Exception as err:  # noqa: BLE001 - Playwright's own message says what is missing
+            pytest.fail(f"no browser for the page tests: install Debian's chromium (scripts/install-deps does) "
+                        f"or run `python -m playwright install chromium` ({str(err).splitlines()[0]})")
         try:
             yield browser
         finally:

@@ -40,6 +40,8 @@ def fakes(tmp_path: Path):
     log.mkdir()
     (bindir / "apt-get").write_text(APT_GET)
     (bindir / "dpkg-query").write_text("#!/bin/sh\nexit 1\n")  # nothing is installed
+    # `apt-cache show PKG` succeeds for what the distribution offers (all but $FAKE_UNAVAILABLE).
+    (bindir / "apt-cache").write_text('#!/bin/sh\nfor p in $FAKE_UNAVAILABLE; do [ "$p" = "$2" ] && exit 100; done\nexit 0\n')
     (bindir / "docker").write_text("#!/bin/sh\nexit 1\n")  # no engine answers
     (bindir / "id").write_text("#!/bin/sh\necho 0\n")  # root
     for tool in bindir.iterdir():
@@ -47,16 +49,19 @@ def fakes(tmp_path: Path):
     return tmp_path
 
 
-def run(fakes: Path, version_id: str, *, engine_answers: bool = False) -> list[str]:
+def run(fakes: Path, version_id: str, *, engine_answers: bool = False, distro: str = "debian",
+        unavailable: str = "", stderr: list[str] | None = None) -> list[str]:
     os_release = fakes / "os-release"
-    os_release.write_text(f"ID=debian\nVERSION_ID=\"{version_id}\"\n")
+    os_release.write_text(f"ID={distro}\nVERSION_ID=\"{version_id}\"\n")
     if engine_answers:
         (fakes / "bin" / "docker").write_text("#!/bin/sh\nexit 0\n")
     env = {**os.environ, "PATH": f"{fakes / 'bin'}:{os.environ['PATH']}", "FAKE_LOG": str(fakes / "log"),
-           "CH09_OS_RELEASE": str(os_release), "CH09_APT_LOG": str(fakes / "apt.log")}
+           "CH09_OS_RELEASE": str(os_release), "CH09_APT_LOG": str(fakes / "apt.log"), "FAKE_UNAVAILABLE": unavailable}
     proc = subprocess.run([str(ROOT / "scripts" / "install-deps")], capture_output=True, text=True, env=env,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
+    if stderr is not None:
+        stderr.extend(proc.stderr.splitlines())
     calls = fakes / "log" / "apt-get"
     return calls.read_text().splitlines() if calls.exists() else []
 
@@ -96,3 +101,12 @@ def test_an_engine_that_already_answers_is_used_as_it_is(fakes: Path) -> None:
     calls = run(fakes, "12", engine_answers=True)
     assert not any("Dir::Etc::SourceList=" in c for c in calls)
     assert not any(set(ENGINE) & set(c.split()) for c in calls)
+
+
+def test_ubuntu_with_its_own_engine_skips_what_its_apt_does_not_offer(fakes: Path) -> None:
+    said: list[str] = []
+    calls = run(fakes, "24.04", engine_answers=True, distro="ubuntu", unavailable="chromium", stderr=said)
+    install = next(c for c in calls if c.startswith("install "))
+    assert "chromium" not in install.split() and "skopeo" in install.split()
+    assert not any(set(ENGINE) & set(c.split()) for c in calls)
+    assert "install-deps: warning: this system's apt offers no chromium; skipping." in said
