@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 OUT    := _build
 
 .DEFAULT_GOAL := help
-.PHONY: help html test unit integration book lab notebooks deps engine venv bases clean clean-docker
+.PHONY: help html test unit integration book lab notebooks deps engine venv bases clean clean-docker ci-rehearsal
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ bases: venv engine ## Base images: pull, or bootstrap from Debian packages
 clean: ## Remove the built site and build work files (the record of the book's images is kept for clean-docker)
 	@# _build/ledger lists the images the book built; without it clean-docker could not find the dangling ones.
 	find $(OUT) -mindepth 1 -maxdepth 1 ! -name ledger ! -name run -exec rm -rf {} + 2>/dev/null || true
+
+ci-rehearsal: venv ## Replay the GitHub workflow's build job in a fresh clone as a non-root user with sudo (as root)
+	$(PY) -m dockerlab.rehearsal
 
 clean-docker: venv ## Remove only what the book created on the engine (bases kept; CLEAN_ARGS=--all for them too)
 	$(PY) -m dockerlab clean $(CLEAN_ARGS)
