@@ -35,7 +35,7 @@ lab: venv engine bases ## Open the chapters as notebooks in JupyterLab (jupytext
 	  $(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 notebooks: venv engine bases ## Execute every chapter as a notebook (nbclient) into _build/notebooks/*.ipynb
-	$(PY) -m dockerlab notebooks --out $(OUT)/notebooks
+	$(PY) -m dockerlab notebooks --out $(OUT)/notebooks $(NOTEBOOKS_ARGS)
 
 deps: ## System packages (docker.io, golang-go, debootstrap, ...) when root on Debian
 	scripts/install-deps

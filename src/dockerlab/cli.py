@@ -50,7 +50,7 @@ def _notebooks(args: argparse.Namespace) -> int:
     from dockerlab.locking import checkout_lock
 
     with checkout_lock(project_root(), "make notebooks"):
-        for done in execute_all(project_root(), Path(args.out).resolve(), args.names or None):
+        for done in execute_all(project_root(), Path(args.out).resolve(), args.names or None, alone=args.alone):
             print(f"executed {done.source.name}: {done.code_cells} code cells -> {done.output}")
     return 0
 
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("notebooks", help="execute the chapters as notebooks (nbclient) and write .ipynb files")
     p.add_argument("names", nargs="*", help="file stems, e.g. 02-1-scratch (default: all)")
     p.add_argument("--out", default="_build/notebooks")
+    p.add_argument("--alone", action="store_true",
+                   help="before each page, remove what the book made on the engine (bases kept): each page runs alone")
     p.set_defaults(func=_notebooks)
     p = sub.add_parser("budgets", help="check every example image against budgets.toml")
     p.add_argument("--file", default="budgets.toml")

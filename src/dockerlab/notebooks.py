@@ -56,8 +56,12 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
     return ExecutedNotebook(source, output, sum(c.cell_type == "code" for c in notebook.cells))
 
 
-def execute_all(root: Path, out: Path, names: list[str] | None = None) -> list[ExecutedNotebook]:
-    """Execute every notebook page (or those whose file stem is in ``names``) into ``out``."""
+def execute_all(root: Path, out: Path, names: list[str] | None = None, *, alone: bool = False) -> list[ExecutedNotebook]:
+    """Execute every notebook page (or those whose file stem is in ``names``) into ``out``.
+
+    ``alone`` removes what the book made on the engine (bases kept) before each page, as if a
+    reader opened that one notebook first: every page must build what it measures.
+    """
     from dockerlab.runstate import sweep
     from dockerlab.sphinxext import FrontMatterError, check_pages
 
@@ -71,6 +75,10 @@ def execute_all(root: Path, out: Path, names: list[str] | None = None) -> list[E
         if names and source.stem not in names:
             continue
         target = out / source.relative_to(root).with_suffix(".ipynb")
+        if alone:
+            from dockerlab.cleanup import remove_project_objects
+
+            remove_project_objects(root=root)
         done.append(execute_notebook(source, target))
     if names and len(done) != len(names):
         raise NotebookError(f"no notebook page named {sorted(set(names) - {d.source.stem for d in done})}.")
