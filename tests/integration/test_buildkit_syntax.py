@@ -214,8 +214,9 @@ def test_copy_link_falls_back_to_a_plain_copy_on_the_graph_driver_store(engine, 
                 dockerfile=f"Dockerfile.{variant}", prepare=prepare, buildargs={"BASE": base}, root=ROOT)
     ids = {key: _last_diff_id(engine, b.tag) for key, b in built.items()}
     copy_cached = {key: [s.cached for s in logged_steps(b.log) if s.instruction.startswith("COPY")] for key, b in built.items()}
-    assert copy_cached["link", "debian:bookworm"] == [False]  # the base changed: --link did not spare the copy
-    assert ids["link", "debian:bookworm-slim"] != ids["link", "debian:bookworm"]
+    # The base changed: --link did not spare the copy. (The new layer's diff ID may still equal the first one: copying
+    # the same bytes again can give a byte-identical tar, as a CI run showed, so the ID cannot tell the two apart.)
+    assert copy_cached["link", "debian:bookworm"] == [False]
     # The plain COPY builds are answered by the --link builds: the same steps.
     assert copy_cached["copy", "debian:bookworm-slim"] == copy_cached["copy", "debian:bookworm"] == [True]
     assert ids["copy", "debian:bookworm"] == ids["link", "debian:bookworm"]
@@ -231,15 +232,16 @@ def test_copy_link_keeps_its_layer_on_the_containerd_store(engine) -> None:
                     saved.write(chunk)
                 saved.seek(0)
                 node.client.api.load_image(saved.read())
-        ids = {}
+        ids, cached = {}, {}
         for variant in ["copy", "link"]:
             for base in ["debian:bookworm-slim", "debian:bookworm"]:
                 built = node.build_example("bk-link", f"ch09/test-bk-link:{variant}-{base.split(':')[1]}",
                                            dockerfile=f"Dockerfile.{variant}", prepare=prepare,
                                            buildargs={"BASE": base}, root=ROOT)
                 ids[variant, base] = _last_diff_id(node.client, built.tag)
+                cached[variant, base] = [s.cached for s in logged_steps(built.log) if s.instruction.startswith("COPY")]
         usage = node.docker("buildx", "du", "--verbose")
     assert ids["link", "debian:bookworm-slim"] == ids["link", "debian:bookworm"]
-    assert ids["copy", "debian:bookworm-slim"] != ids["copy", "debian:bookworm"]
+    assert cached["copy", "debian:bookworm"] == [False]  # without --link the new base means a new copy
     block = next(b for b in usage.split("\n\n") if re.search(r"Description:\s+\[2/2\] COPY --link ", b))
     assert re.search(r"Usage count:\s+2\b", block), block
