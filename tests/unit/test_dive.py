@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab.dive import DIVE_VERSION, DiveError, dive_version, parse_ci_text, run_dive
+from dockerlab.dive import (
+    DIVE_VERSION,
+    DiveError,
+    dive_version,
+    parse_ci_text,
+    run_dive,
+)
 from dockerlab.efficiency import efficiency, read_layer
 
 Member = tuple[str, "bytes | None"]
