@@ -226,6 +226,9 @@ class PullResult:
     disk_added: int
     size: int  # the image size as this node's engine reports it
     layers: tuple[str, ...] = ()  # the layers' diff IDs: the same content has the same ones on every engine
+    #: Short IDs (12 hex digits of the compressed digest) of the layers the engine reported "Already exists":
+    #: it had them from an earlier pull and downloaded nothing for them.
+    reused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -320,9 +323,13 @@ class ColdNode:
         """Bytes the node's data root occupies on disk."""
         return disk_usage(self.paths.data_root)
 
-    def pull(self, reference: str) -> PullResult:
-        """``docker pull REFERENCE`` on this node, timed (download, decompression and extraction of every layer)."""
-        if self.layer_count():
+    def pull(self, reference: str, *, cold: bool = True) -> PullResult:
+        """``docker pull REFERENCE`` on this node, timed (download, decompression and extraction of every layer).
+
+        ``cold`` (the default) refuses a node that holds any layer; ``cold=False`` pulls onto what is there,
+        and the result names the layers the engine already had (:attr:`PullResult.reused`).
+        """
+        if cold and self.layer_count():
             raise ColdNodeError(f"the node is not cold before pulling {reference}; wipe it first.")
         before = self.disk_used()
         started = time.perf_counter()
@@ -334,8 +341,9 @@ class ColdNode:
         info = self.client.api.inspect_image(reference)
         size = int(info["Size"])
         layers = tuple((info.get("RootFS") or {}).get("Layers") or ())
+        reused = tuple(str(c["id"]) for c in chunks if c.get("status") == "Already exists" and c.get("id"))
         return PullResult(reference=reference, seconds=seconds, disk_added=self.disk_used() - before, size=size,
-                          layers=layers)
+                          layers=layers, reused=reused)
 
     def store_sizes(self, reference: str) -> StoreSizes:
         """What ``docker image ls``, ``docker image inspect`` and ``docker system df`` on this node say about

@@ -17,6 +17,7 @@ inside the registry with its layers recompressed (``skopeo copy --dest-compress-
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -146,6 +147,8 @@ class Manifest:
     layers: tuple[Blob, ...]
     #: Bytes of the manifest document itself, when it was read as bytes (a pull downloads it too).
     size: int | None = None
+    #: The manifest's content digest (SHA-256 of those bytes): what ``IMAGE@sha256:…`` pins.
+    digest: str | None = None
 
     @property
     def transfer_size(self) -> int:
@@ -198,10 +201,13 @@ def parse_manifest(data: bytes | str | dict[str, Any], media_type: str = "") -> 
     ...                     "layers": [{"digest": "sha256:a", "size": 10}, {"digest": "sha256:b", "size": 20}]})
     >>> m.transfer_size, m.layer_sizes
     (30, [10, 20])
+    >>> parse_manifest(b'{"schemaVersion": 2, "config": {"digest": "sha256:c", "size": 5}, "layers": []}').digest[:15]
+    'sha256:666bac7e'
     """
-    size = None
+    size = digest = None
     if isinstance(data, (bytes, str)):
-        size = len(data.encode() if isinstance(data, str) else data)
+        raw = data.encode() if isinstance(data, str) else data
+        size, digest = len(raw), "sha256:" + hashlib.sha256(raw).hexdigest()
         try:
             doc = json.loads(data)
         except ValueError:
@@ -223,6 +229,7 @@ def parse_manifest(data: bytes | str | dict[str, Any], media_type: str = "") -> 
         config=_blob(doc.get("config"), "config"),
         layers=tuple(_blob(layer, f"layer {i}") for i, layer in enumerate(layers)),
         size=size,
+        digest=digest,
     )
 
 

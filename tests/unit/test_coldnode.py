@@ -137,6 +137,21 @@ def test_a_node_holding_layers_refuses_to_pull(tmp_path: Path) -> None:
         node.pull("127.0.0.1:5000/busybox:latest")
 
 
+def test_a_warm_pull_names_the_layers_the_engine_already_had(tmp_path: Path) -> None:
+    # docker pull's progress stream, as dockerd 26 writes it for an image whose base layer the node holds.
+    stream = [
+        {"status": "Pulling from svc-b", "id": "latest"},
+        {"status": "Already exists", "progressDetail": {}, "id": "5c3ba3f4d1a2"},
+        {"status": "Pulling fs layer", "progressDetail": {}, "id": "9e1d2c3b4a59"},
+        {"status": "Pull complete", "progressDetail": {}, "id": "9e1d2c3b4a59"},
+        {"status": "Digest: sha256:" + "ab" * 32},
+        {"status": "Status: Downloaded newer image for 127.0.0.1:5000/svc-b:latest"},
+    ]
+    node = _node(tmp_path, stream, layers=2)
+    result = node.pull("127.0.0.1:5000/svc-b:latest", cold=False)
+    assert result.reused == ("5c3ba3f4d1a2",)
+
+
 def test_a_failed_pull_is_one_sentence(tmp_path: Path) -> None:
     node = _node(tmp_path, [{"errorDetail": {"message": "manifest unknown"}, "error": "manifest unknown"}])
     with pytest.raises(ColdNodeError, match=r"^the cold node could not pull r:1/x:latest: manifest unknown$"):

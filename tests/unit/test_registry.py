@@ -5,6 +5,7 @@ A tiny HTTP server in a thread stands in for the registry's API where one is nee
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -137,6 +138,15 @@ def test_a_manifest_read_as_bytes_knows_its_own_size_and_everything_a_pull_downl
     assert manifest.content_size == len(body) + 1457 + 29144907
     with pytest.raises(RegistryError, match="its own size is unknown"):
         parse_manifest(SCHEMA2).content_size  # a dict has no byte length
+
+
+def test_a_manifest_read_as_bytes_knows_the_digest_that_pins_it() -> None:
+    # The registry's Docker-Content-Digest is the SHA-256 of the exact bytes it serves, spacing included.
+    compact = json.dumps(SCHEMA2, separators=(",", ":")).encode()
+    spaced = json.dumps(SCHEMA2, indent=3).encode()
+    assert parse_manifest(compact).digest == "sha256:" + hashlib.sha256(compact).hexdigest()
+    assert parse_manifest(compact).digest != parse_manifest(spaced).digest
+    assert parse_manifest(SCHEMA2).digest is None  # a dict is no longer the bytes that were served
 
 
 @pytest.mark.parametrize(
