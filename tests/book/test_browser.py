@@ -20,7 +20,7 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 
 def _pages(book) -> list[str]:
     return sorted(str(p.relative_to(book.html_dir).with_suffix(""))
-                  for p in book.html_dir.glob("chapters/*.html")) + ["index", "status"]
+                  for p in book.html_dir.glob("chapters/*.html")) + ["index", "glossary", "status"]
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ def _prose(soup) -> str:
 
 def test_multistage_sizes_table_matches_the_engine(built_book, engine) -> None:
     page = built_book.page(MULTISTAGE)
-    rows = _tag_rows(_table_with(page, "한 단계 이미지 대비"), size_header(engine))
+    rows = _tag_rows(_table_with(page, "단일 스테이지 이미지 대비"), size_header(engine))
     assert set(rows) >= {"ch09/webapi:single", "golang:1.19", *RUNTIMES, "ch09/webapi:scratch-no-ca"}
     for tag, shown in rows.items():
         assert shown == image_stats(tag, engine).human, tag
@@ -61,12 +61,12 @@ def test_multistage_prose_sizes_and_ratios_match_the_engine(built_book, engine) 
 
 
 def test_ratio_column_matches_the_sizes_in_the_same_row(built_book, engine) -> None:
-    table = _table_with(built_book.page(MULTISTAGE), "한 단계 이미지 대비")
+    table = _table_with(built_book.page(MULTISTAGE), "단일 스테이지 이미지 대비")
     header = table[0]
     single = image_stats("ch09/webapi:single", engine).size
     for row in table[1:]:
         exact = int(row[header.index("정확한 바이트 수")].replace(",", ""))
-        assert row[header.index("한 단계 이미지 대비")] == f"{100 * exact / single:.2f}%"
+        assert row[header.index("단일 스테이지 이미지 대비")] == f"{100 * exact / single:.2f}%"
 
 
 def test_every_image_answered_its_health_check(built_book) -> None:
