@@ -3,8 +3,8 @@ tests under tests/book build the whole site (marker ``book``); tests/unit need n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -9,8 +9,9 @@ shell / package manager / C library from the image's files) or says why it could
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from dockerlab.imagefs import BaseFeatures, base_features
 from dockerlab.layers import compressed_size

@@ -21,17 +21,18 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from dockerlab.build import docker_build
 from dockerlab.errors import BaseImageError, DockerLabError, ExampleBuildError
 from dockerlab.examples import project_root, work_dir
-from dockerlab.ownership import container_labels, image_labels
 from dockerlab.measure import image_stats
+from dockerlab.ownership import container_labels, image_labels
 
 SOURCE_LABEL = "org.ch09book.base.source"
 RECIPE_LABEL = "org.ch09book.base.recipe"

@@ -57,7 +57,7 @@ def summarize_failure(output: str, crash_log: str = "") -> Failure:
             name, message = errors[-1].group(1), errors[-1].group(2)
             return Failure(page, f"{name.rsplit('.', 1)[-1]}: {message.strip()}")
         if "timed out" in cell_part:
-            line = next(l for l in cell_part.splitlines() if "timed out" in l)
+            line = next(text for text in cell_part.splitlines() if "timed out" in text)
             return Failure(page, line.strip())
         return Failure(page, "a notebook cell failed (see the report)")
     for line in text.splitlines():
@@ -87,9 +87,8 @@ def book_pages(source: Path) -> list[Path]:
 
 def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     """Run ``sphinx-build -nW --keep-going`` from ``source`` into ``out/html``; return the exit code."""
-    from dockerlab.sphinxext import FrontMatterError, check_pages
-
     from dockerlab.runstate import sweep
+    from dockerlab.sphinxext import FrontMatterError, check_pages
 
     html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
     for left in sweep(source.resolve()):

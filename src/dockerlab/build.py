@@ -26,9 +26,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 from dockerlab.errors import DockerLabError, ExampleBuildError
 
@@ -90,7 +91,7 @@ def cli_env(host: str | None = None) -> dict[str, str]:
     return env
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def docker_cli() -> str:
     """Path of the docker CLI; one sentence when there is none."""
     path = shutil.which("docker")
@@ -99,7 +100,7 @@ def docker_cli() -> str:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def buildx_version() -> str:
     """``docker buildx version`` (e.g. ``github.com/docker/buildx 0.13.1 …``); one sentence when buildx is missing."""
     proc = subprocess.run([docker_cli(), "buildx", "version"], capture_output=True, text=True)

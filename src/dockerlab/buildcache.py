@@ -13,8 +13,9 @@ key ``BuildCache``); the CLI sums them in ``docker system df`` and ``docker buil
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from dockerlab.errors import DockerLabError
 
@@ -52,7 +53,7 @@ def system_df_row(text: str, kind: str = "Build Cache") -> dict[str, str]:
     for line in lines[1:]:
         cells = re.split(r"\s{2,}", line.strip())
         if cells and cells[0] == kind:
-            return dict(zip(header, cells))
+            return dict(zip(header, cells, strict=False))
     raise DockerLabError(f"`docker system df` has no {kind!r} row.")
 
 

@@ -20,7 +20,7 @@ and refer to it with ``{numref}`fig-sizes```.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -125,7 +125,7 @@ def grouped_size_bars(
         ys = [pos + (k - (len(names) - 1) / 2) * height for pos in range(len(order))]
         xs = [series[name][i] for i in order]
         bars = ax.barh(ys, xs, height=height * 0.92, color=PALETTE[k % len(PALETTE)], label=name or None)
-        for bar, x in zip(bars, xs):
+        for bar, x in zip(bars, xs, strict=True):
             ax.annotate(human_size(x), (bar.get_width(), bar.get_y() + bar.get_height() / 2),
                         xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
     ax.set_yticks(range(len(order)), [labels[i] for i in order])

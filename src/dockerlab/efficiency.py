@@ -33,8 +33,9 @@ from __future__ import annotations
 import math
 import posixpath
 import tarfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from dockerlab.errors import DockerLabError
 
@@ -75,7 +76,7 @@ class LayerFiles:
         return sum(e.size for e in self.entries)
 
     @classmethod
-    def of(cls, *entries: LayerEntry | tuple[str, int] | str) -> "LayerFiles":
+    def of(cls, *entries: LayerEntry | tuple[str, int] | str) -> LayerFiles:
         """Shorthand for tests: ``LayerFiles.of(("etc/a", 10), "etc/", ...)``; a trailing ``/`` marks a directory.
 
         >>> LayerFiles.of(("a", 3), "d/").size
@@ -114,7 +115,7 @@ class _Node:
         self.is_dir = is_dir
         self.children: dict[str, _Node] = {}
 
-    def add(self, parts: Sequence[str], size: int, is_dir: bool) -> "_Node | None":
+    def add(self, parts: Sequence[str], size: int, is_dir: bool) -> _Node | None:
         """dive's ``AddPath``: create missing parents without info, set the info on the last node.
 
         Returns None (adding nothing more) at a name starting with ``.wh..wh..``.
@@ -130,7 +131,7 @@ class _Node:
         node.size, node.is_dir = size, is_dir
         return node
 
-    def get(self, parts: Sequence[str]) -> "_Node | None":
+    def get(self, parts: Sequence[str]) -> _Node | None:
         node: _Node | None = self
         for name in parts:
             node = node.children.get(name) if node is not None else None
@@ -147,7 +148,7 @@ class _Node:
         """The sizes of this node and everything below it (dive's whiteout ``sizer``)."""
         return self.size + sum(c.subtree_size() for c in self.children.values())
 
-    def walk(self, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], "_Node"]]:
+    def walk(self, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], _Node]]:
         """Every node below this one, children before their parent, names sorted (dive's ``VisitDepthChildFirst``)."""
         for name in sorted(self.children):
             child = self.children[name]

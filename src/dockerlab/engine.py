@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import docker
 from docker.errors import DockerException
@@ -14,7 +15,7 @@ from dockerlab.errors import EngineUnavailable
 API_TIMEOUT = 1800
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def docker_client(base_url: str | None = None) -> docker.DockerClient:
     """Return a client for the engine that ``docker info`` would reach (``DOCKER_HOST`` honoured).
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from docker.errors import APIError, ContainerError, ImageNotFound
 
 from dockerlab.build import Builder, BuildResult, docker_build
 from dockerlab.errors import DockerLabError
 from dockerlab.measure import ImageStats, image_stats
+
 # The book's labels live in dockerlab.ownership; their names stay importable from here.
 from dockerlab.ownership import EXAMPLE_LABEL, PROJECT, PROJECT_LABEL, container_labels, image_labels  # noqa: F401
-
 
 
 def project_root(start: Path | None = None) -> Path:

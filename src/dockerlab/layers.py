@@ -10,10 +10,11 @@ import json
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 #: gzip level docker uses when it pushes a layer (Go's compress/gzip default).
 PUSH_GZIP_LEVEL = 6

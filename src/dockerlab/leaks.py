@@ -22,9 +22,10 @@ import json
 import socket
 import tarfile
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Literal
 
 from dockerlab.errors import DockerLabError
 from dockerlab.layers import layers_of, open_layer, saved_image

@@ -14,9 +14,9 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile  # noqa: F401  (doctest)
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from dockerlab.errors import DockerLabError
 

@@ -17,9 +17,9 @@ import os
 import random
 import signal
 import subprocess
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from dockerlab import runstate
 from dockerlab.errors import DockerLabError

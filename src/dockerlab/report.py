@@ -7,7 +7,8 @@ nothing here measures or invents a number.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from dockerlab.measure import ImageStats, LayerRow
 from dockerlab.sizes import human_size

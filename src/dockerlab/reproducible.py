@@ -22,10 +22,11 @@ import re
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from dockerlab.build import BuildResult, cli_env, docker_build, docker_cli
 from dockerlab.errors import DockerLabError
@@ -74,7 +75,7 @@ def utc(seconds: float) -> str:
     >>> utc(1795885900)
     '2026-11-28T17:11:40Z'
     """
-    return datetime.fromtimestamp(int(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(seconds), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def source_date_epoch(folder: Path) -> Epoch:

@@ -19,17 +19,18 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from docker.errors import APIError, NotFound
 
 from dockerlab.errors import DockerLabError
-from dockerlab.tlslab import LabCerts, make_lab_certs
 from dockerlab.examples import work_dir
 from dockerlab.ownership import container_labels
+from dockerlab.tlslab import LabCerts, make_lab_certs
 
 #: Seconds a service may take to answer its health check before the run fails.
 HEALTH_TIMEOUT = 30.0
@@ -292,7 +293,7 @@ def add_internal_ca(context: Path, tls: LabCerts | None = None) -> Path:
     return Path(shutil.copy(tls.ca_cert, Path(context) / INTERNAL_CA_FILE))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _book_tls(folder: Path) -> LabCerts:
     """The book's internal CA, made (or checked) once per process: every build of a page then gets the same CA,
     so the ``COPY internal-ca.crt`` step (and the ``update-ca-certificates`` after it) can come from the cache."""

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
 
 from dockerlab.build import logged_steps
 from dockerlab.errors import DockerLabError

@@ -43,7 +43,7 @@ def without_dockerignore(context: Path) -> None:
     add_working_copy_junk(context)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def debian_package(package: str) -> dict[str, str]:
     """The mirror URL and SHA-256 of ``package``'s .deb as the host's apt knows them, as build args.
 

@@ -20,10 +20,11 @@ import subprocess
 import tarfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from docker.errors import APIError, NotFound
 

@@ -19,8 +19,16 @@ from dockerlab.bases import add_rootfs_tarball
 from dockerlab.coldnode import cold_node
 from dockerlab.gobuild import go_build
 from dockerlab.hello import compile_hello
-from dockerlab.reproducible import (DIGEST, build_refusal, compare_archives, file_sha256, image_files, loaded_build,
-                                    private_context, reproducible_build)
+from dockerlab.reproducible import (
+    DIGEST,
+    build_refusal,
+    compare_archives,
+    file_sha256,
+    image_files,
+    loaded_build,
+    private_context,
+    reproducible_build,
+)
 from tests.conftest import ROOT
 
 EPOCH = 1_700_000_000

@@ -66,8 +66,8 @@ def test_dockerignore_keeps_the_junk_out_of_the_context_and_the_image(engine, tr
         def run(context: Path) -> None:
             prepare(context)
             ignore = context / ".dockerignore"
-            exclude = [l.strip() for l in ignore.read_text().splitlines()
-                       if l.strip() and not l.startswith("#")] if ignore.exists() else []
+            exclude = [line.strip() for line in ignore.read_text().splitlines()
+                       if line.strip() and not line.startswith("#")] if ignore.exists() else []
             with context_tar(str(context), exclude=exclude, dockerfile=("Dockerfile", None)) as tar:
                 sent[prepare] = tar.seek(0, os.SEEK_END)
         return run

@@ -4,8 +4,16 @@ from pathlib import Path
 import pytest
 
 from dockerlab import bases
-from dockerlab.bases import (MINIMIZING_CONFIG, RECIPE_LABEL, SOURCE_LABEL, _minimize, _slimify, _tar_rootfs,
-                             base_provenance, ensure_base)
+from dockerlab.bases import (
+    MINIMIZING_CONFIG,
+    RECIPE_LABEL,
+    SOURCE_LABEL,
+    _minimize,
+    _slimify,
+    _tar_rootfs,
+    base_provenance,
+    ensure_base,
+)
 from dockerlab.errors import BaseImageError
 
 from .fakes import FakeAPI, FakeClient, image_info

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def test_every_path_of_the_node_lives_under_its_root() -> None:
 def test_the_engine_shares_nothing_with_the_first_one() -> None:
     paths = NodePaths(Path("/n"))
     command = dockerd_command(paths, bridge="ch09nabc")
-    pairs = dict(zip(command[1::2], command[2::2]))
+    pairs = dict(zip(command[1::2], command[2::2], strict=False))
     assert pairs["--config-file"] == "/n/daemon.json"
     assert pairs["--data-root"] == "/n/data"
     assert pairs["--exec-root"] == "/n/exec"

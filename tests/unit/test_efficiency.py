@@ -219,7 +219,7 @@ class FakeAPI:
             raise ImageNotFound(f"No such image: {tag}")
         paths = [f"{i:064x}/layer.tar" for i in range(len(self.layers))]
         files = [("manifest.json", json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": paths}]).encode())]
-        files += list(zip(paths, self.layers))
+        files += list(zip(paths, self.layers, strict=True))
         yield _tar([(name, data) for name, data in files])
 
 

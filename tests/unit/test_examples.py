@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab.errors import DockerLabError, ExampleBuildError
 from dockerlab.build import BuildResult
+from dockerlab.errors import DockerLabError, ExampleBuildError
 from dockerlab.examples import EXAMPLE_LABEL, PROJECT_LABEL, build_example, project_root, run_image
 
 from .fakes import FakeAPI, FakeClient, FakeContainer, image_info

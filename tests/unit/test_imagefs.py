@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
-from dockerlab.ownership import container_labels
 from dockerlab.imagefs import BaseFeatures, ImageFsError, base_features, read_image_file, static_runtime
+from dockerlab.ownership import container_labels
 
 GO_BINARY = b"\x7fELF...\xff Go buildinf:..."
 GLIBC_STATIC = b"\x7fELF...GLIBC_TUNABLES..."
@@ -29,7 +29,7 @@ def _tar(name: str, data: bytes) -> bytes:
 class FakeFsContainer:
     """A created container of an image whose files are ``{path: bytes}`` or ``{path: ("link", target)}``."""
 
-    def __init__(self, client: "FakeFsClient", tag: str) -> None:
+    def __init__(self, client: FakeFsClient, tag: str) -> None:
         self.client = client
         self.files = client.images[tag]["files"]
         self.attrs = {"Image": tag}
@@ -50,7 +50,7 @@ class FakeFsContainer:
 
 
 class FakeFsContainers:
-    def __init__(self, client: "FakeFsClient") -> None:
+    def __init__(self, client: FakeFsClient) -> None:
         self.client = client
         self.made: list[FakeFsContainer] = []
         self.kwargs: list[dict[str, Any]] = []
@@ -62,7 +62,7 @@ class FakeFsContainers:
 
 
 class FakeFsAPI:
-    def __init__(self, client: "FakeFsClient") -> None:
+    def __init__(self, client: FakeFsClient) -> None:
         self.client = client
 
     def inspect_image(self, tag: str) -> dict[str, Any]:

@@ -12,9 +12,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -136,7 +137,7 @@ def test_a_manifest_read_as_bytes_knows_its_own_size_and_everything_a_pull_downl
     assert manifest.size == len(body)
     assert manifest.content_size == len(body) + 1457 + 29144907
     with pytest.raises(RegistryError, match="its own size is unknown"):
-        parse_manifest(SCHEMA2).content_size  # a dict has no byte length
+        parse_manifest(SCHEMA2).content_size  # noqa: B018 - a dict has no byte length
 
 
 @pytest.mark.parametrize(

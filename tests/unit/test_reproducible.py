@@ -23,8 +23,22 @@ from docker.errors import APIError, ImageNotFound
 from dockerlab import reproducible
 from dockerlab.build import BuildResult
 from dockerlab.reproducible import (
-    DIGEST, Epoch, FileChange, LayerFile, ReproducibleError, changed_paths, compare_archives, file_changes,
-    file_sha256, forget_untagged, image_files, oci_digest, oci_image, oci_output, reader_command, source_date_epoch,
+    DIGEST,
+    Epoch,
+    FileChange,
+    LayerFile,
+    ReproducibleError,
+    changed_paths,
+    compare_archives,
+    file_changes,
+    file_sha256,
+    forget_untagged,
+    image_files,
+    oci_digest,
+    oci_image,
+    oci_output,
+    reader_command,
+    source_date_epoch,
     utc,
 )
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from dockerlab.ownership import container_labels
 from dockerlab.errors import DockerLabError
+from dockerlab.ownership import container_labels
 from dockerlab.service import (
     Probe,
     ServiceNotReady,
@@ -23,7 +24,6 @@ from dockerlab.service import (
     serving,
     wait_until_healthy,
 )
-
 
 # --------------------------------------------------------------------------- URLs
 
