@@ -80,7 +80,7 @@ def _feature_cells(features: BaseFeatures) -> list[str]:
 
 def comparison_table(rows: Sequence[BaseRow], client: Any | None = None) -> str:
     """The comparison as a Markdown table; an unavailable image gets a row without numbers."""
-    body = []
+    body: list[list[object]] = []
     for row in rows:
         name = f"`{row.tag}`"
         if row.stats is None or row.features is None:

@@ -27,6 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
@@ -74,7 +75,7 @@ def use_log_scale(values: Sequence[float]) -> bool:
     return bool(positive) and max(positive) / min(positive) >= 100
 
 
-def _size_axis(ax, log: bool) -> None:
+def _size_axis(ax: Axes, log: bool) -> None:
     if log:
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: human_size(v) if v >= 1 else ""))

@@ -15,7 +15,7 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from docker.errors import APIError, NotFound
 
@@ -69,7 +69,7 @@ def _stat(container: Any, path: str) -> dict[str, Any] | None:
         return None
     for _ in stream:  # drain the response, or the connection stays busy
         pass
-    return stat
+    return cast("dict[str, Any]", stat)  # docker-py is untyped: the stat header is a JSON object
 
 
 def read_image_file(tag: str, path: str, client: Any | None = None, *, max_links: int = 8) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from dockerlab.sizes import human_size
 
@@ -46,7 +46,8 @@ def _api(client: Any | None) -> _ImagesAPI:
         from dockerlab.engine import docker_client
 
         client = docker_client()
-    return getattr(client, "api", client)
+    # docker-py is untyped; the protocol names the part of its low-level API used here.
+    return cast(_ImagesAPI, getattr(client, "api", client))
 
 
 def image_stats(tag: str, client: Any | None = None) -> ImageStats:

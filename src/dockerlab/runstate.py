@@ -179,9 +179,9 @@ def undo(record: Record) -> None:
         if record.name.isdigit():
             _stop_process(int(record.name), record.hint)
     elif record.kind == "netns":
-        for pid in subprocess.run(["ip", "netns", "pids", record.name], capture_output=True, text=True).stdout.split():
+        for word in subprocess.run(["ip", "netns", "pids", record.name], capture_output=True, text=True).stdout.split():
             try:
-                os.kill(int(pid), signal.SIGKILL)
+                os.kill(int(word), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
         subprocess.run(["ip", "netns", "del", record.name], capture_output=True)

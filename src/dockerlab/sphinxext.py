@@ -111,8 +111,9 @@ def digest_path(path: Path) -> str:
 
 def _store(env: BuildEnvironment) -> dict[str, dict[str, str]]:
     if not hasattr(env, "dockerlab_depends"):
-        env.dockerlab_depends = {}  # type: ignore[attr-defined]
-    return env.dockerlab_depends  # type: ignore[attr-defined]
+        env.dockerlab_depends = {}  # type: ignore[attr-defined]  # an extension's data lives on the env (pickled)
+    store: dict[str, dict[str, str]] = env.dockerlab_depends  # type: ignore[attr-defined]
+    return store
 
 
 def _root(app: Sphinx) -> Path:

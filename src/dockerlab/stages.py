@@ -92,7 +92,7 @@ def instructions(text: str) -> Iterator[str]:
 def _flags(words: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Split ``--name=value`` flags from the arguments of one instruction."""
     flags: dict[str, list[str]] = {}
-    rest = []
+    rest: list[str] = []
     for word in words:
         if word.startswith("--") and not rest:
             name, _, value = word[2:].partition("=")
