@@ -29,6 +29,7 @@ from typing import Any
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from dockerlab.build import docker_build
+from dockerlab.engine import resolve_client
 from dockerlab.errors import BaseImageError, DockerLabError, ExampleBuildError
 from dockerlab.examples import project_root, work_dir
 from dockerlab.measure import image_stats
@@ -81,14 +82,6 @@ def _run(cmd: list[str], what: str, **kwargs: Any) -> subprocess.CompletedProces
         raise BaseImageError(f"cannot {what}: `{' '.join(cmd[:3])} ...` failed: {' / '.join(tail)}") from None
 
 
-def _client(client: Any | None) -> Any:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    return client
-
-
 # --------------------------------------------------------------------------- provenance
 
 
@@ -98,7 +91,7 @@ def base_provenance(name: str, client: Any | None = None) -> BaseImage:
     An image that arrived by a pull carries a repo digest, even when it was first built here
     and pushed to a registry: then it is "pulled", and its recipe is kept in ``packages``.
     """
-    client = _client(client)
+    client = resolve_client(client)
     stats = image_stats(name, client)
     bootstrapped = stats.label(SOURCE_LABEL) == "bootstrapped"
     packages = stats.label(PACKAGES_LABEL) if bootstrapped else ""
@@ -122,7 +115,7 @@ def pull_base(name: str, registry: str | None = None, client: Any | None = None)
 
     Raises :class:`BaseImageError` when the registry does not answer or lacks the image.
     """
-    client = _client(client)
+    client = resolve_client(client)
     repo, tag = _split(name)
     remote = f"{registry.rstrip('/')}/{repo}" if registry else repo
     try:
@@ -389,7 +382,7 @@ def ensure_base(
     >>> ensure_base("busybox").origin  # doctest: +SKIP
     'bootstrapped'
     """
-    client = _client(client)
+    client = resolve_client(client)
     name = _normalize(name)
     repo = name.split(":", 1)[0]
     try:
@@ -432,7 +425,7 @@ def rootfs_tarball(dest: Path, root: Path | None = None, client: Any | None = No
         if os.geteuid() == 0 and shutil.which("debootstrap"):
             _tar_rootfs(debootstrap_rootfs(root), cached, gzip=True)
         else:
-            client = _client(client)
+            client = resolve_client(client)
             ensure_base("debian:bookworm", client=client, root=root)
             container = client.containers.create("debian:bookworm", labels=container_labels())
             try:

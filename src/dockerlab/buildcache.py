@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dockerlab.engine import resolve_client
 from dockerlab.errors import DockerLabError
 
 
@@ -101,10 +102,7 @@ def remove_book_cache_mounts(prefix: str = BOOK_CACHE_ID_PREFIX, client: Any | N
 
     from dockerlab.build import cli_env, docker_cli
 
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     records = {str(r["ID"]): int(r.get("Size") or 0) for r in client.df().get("BuildCache") or []}
     removed = 0
     for record in book_cache_mounts(client.df().get("BuildCache") or [], prefix):

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, ContainerError, ImageNotFound
+from docker.errors import APIError
 
 from dockerlab.build import Builder, BuildResult, docker_build
+from dockerlab.engine import remove_quietly, resolve_client
 from dockerlab.errors import DockerLabError
 from dockerlab.measure import ImageStats, image_stats
 
@@ -112,10 +113,7 @@ def build_example(
     >>> build_example("hello", "ch09/hello:latest", prepare=compile_hello).stats.human  # doctest: +SKIP
     '1.82MB'
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     context = stage_context(name, root, context_folder)
     if prepare is not None:
         prepare(context)
@@ -152,10 +150,7 @@ def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | N
     >>> try_run("ch09/hello:latest", ["sh"]).output  # doctest: +SKIP
     'OCI runtime create failed: ... exec: "sh": executable file not found in $PATH: unknown'
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     kwargs.setdefault("cap_drop", ["ALL"])
     kwargs.setdefault("security_opt", ["no-new-privileges"])
     labels = container_labels(kwargs.pop("labels", None))
@@ -169,10 +164,7 @@ def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | N
         output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
         return RunOutcome(int(result.get("StatusCode", 1)), output)
     finally:
-        try:
-            container.remove(force=True)
-        except (APIError, ImageNotFound, ContainerError):
-            pass
+        remove_quietly(container, force=True)
 
 
 def run_image(

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from docker.errors import APIError, NotFound
+from docker.errors import NotFound
 
+from dockerlab.engine import remove_quietly, resolve_client
 from dockerlab.errors import DockerLabError
 from dockerlab.ownership import container_labels
 
@@ -45,20 +46,14 @@ class ImageFsError(DockerLabError):
 @contextmanager
 def created_container(tag: str, client: Any | None = None) -> Iterator[Any]:
     """A labelled container of ``tag`` that is created but never started, removed at the end."""
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     # A command is required to create a container of an image without CMD; it never runs.
     container = client.containers.create(tag, ["/nonexistent"], labels=container_labels(),
                                          network_disabled=True)
     try:
         yield container
     finally:
-        try:
-            container.remove(force=True)
-        except (APIError, NotFound):
-            pass
+        remove_quietly(container, force=True)
 
 
 def _stat(container: Any, path: str) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+from dockerlab.engine import resolve_api, resolve_client
 from dockerlab.sizes import human_size
 
 
@@ -42,12 +43,8 @@ class ImageStats:
 
 
 def _api(client: Any | None) -> _ImagesAPI:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
     # docker-py is untyped; the protocol names the part of its low-level API used here.
-    return cast(_ImagesAPI, getattr(client, "api", client))
+    return cast(_ImagesAPI, resolve_api(client))
 
 
 def image_stats(tag: str, client: Any | None = None) -> ImageStats:
@@ -177,10 +174,7 @@ def image_store_name(client: Any | None = None) -> str:
     >>> image_store_name(Info())
     'containerd'
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     info = client.info()
     status = {pair[0]: pair[1] for pair in info.get("DriverStatus") or [] if len(pair) == 2}
     if status.get("driver-type") == "io.containerd.snapshotter.v1":

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import yaml
 
 from dockerlab import runstate
-from dockerlab.engine import stream_error
+from dockerlab.engine import resolve_api, stream_error
 from dockerlab.errors import DockerLabError, RegistryUnavailable
 
 #: Docker Distribution 2.8 from Debian's docker-registry package.
@@ -399,11 +399,7 @@ def push_image(image: str, registry: Registry, *, client: Any | None = None) -> 
     The push time covers what ``docker push`` does: compressing each layer with gzip and
     uploading it. The manifest is read back from the registry afterwards.
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    api = getattr(client, "api", client)
+    api = resolve_api(client)
     repository, tag = split_reference(image)
     target = f"{registry.address}/{repository}"
     api.tag(image, target, tag)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dockerlab.build import BuildResult, cli_env, docker_build, docker_cli
+from dockerlab.engine import resolve_api
 from dockerlab.errors import DockerLabError
 from dockerlab.examples import example_dir
 from dockerlab.ownership import PROJECT, PROJECT_LABEL, image_labels
@@ -501,20 +502,12 @@ class LoadedBuild:
 
 def save_image(reference: str, dest: Path, client: Any | None = None) -> Path:
     """``docker image save REFERENCE -o DEST``."""
-    api = _api(client)
+    api = resolve_api(client)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with open(dest, "wb") as out:
         for chunk in api.get_image(reference):
             out.write(chunk)
     return dest
-
-
-def _api(client: Any | None) -> Any:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    return getattr(client, "api", client)
 
 
 def _image_id(api: Any, reference: str) -> str | None:
@@ -530,7 +523,7 @@ def forget_untagged(image_id: str, client: Any | None = None) -> bool:
     """Remove ``image_id`` if it is the book's (labelled), has no tag left and no container; True if removed."""
     from docker.errors import APIError, ImageNotFound
 
-    api = _api(client)
+    api = resolve_api(client)
     try:
         info = api.inspect_image(image_id)
     except ImageNotFound:
@@ -562,7 +555,7 @@ def loaded_build(
     (``--output type=docker,rewrite-timestamp=true``). The image the tag named before, if the
     build moved the tag away from it, is removed (it is the book's and has no other name).
     """
-    api = _api(client)
+    api = resolve_api(client)
     before = _image_id(api, tag)
     build = docker_build(
         context, tag, what=f"examples/{example}", target=target, no_cache=True,

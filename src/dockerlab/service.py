@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, NotFound
-
+from dockerlab.engine import remove_quietly, resolve_client
 from dockerlab.errors import DockerLabError
 from dockerlab.examples import work_dir
 from dockerlab.ownership import container_labels
@@ -137,14 +136,6 @@ def wait_until_healthy(
         sleep(interval)
 
 
-def _client(client: Any | None) -> Any:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    return client
-
-
 @contextmanager
 def labelled_network(purpose: str, *, client: Any | None = None) -> Iterator[str]:
     """A private bridge network for a few containers (removed at the end); yields its name.
@@ -153,16 +144,13 @@ def labelled_network(purpose: str, *, client: Any | None = None) -> Iterator[str
     ...     net.startswith("ch09-webapi-")
     True
     """
-    client = _client(client)
+    client = resolve_client(client)
     name = f"ch09-{purpose}-{uuid.uuid4().hex[:8]}"
     network = client.networks.create(name, driver="bridge", labels=container_labels())
     try:
         yield name
     finally:
-        try:
-            network.remove()
-        except (APIError, NotFound):
-            pass
+        remove_quietly(network)
 
 
 @contextmanager
@@ -187,7 +175,7 @@ def serving(
     container is removed when the block ends. ``network``/``aliases`` attach it to a
     network made with :func:`labelled_network`.
     """
-    client = _client(client)
+    client = resolve_client(client)
     kwargs.setdefault("cap_drop", ["ALL"])
     kwargs.setdefault("security_opt", ["no-new-privileges"])
     labels = container_labels(kwargs.pop("labels", None))
@@ -219,10 +207,7 @@ def serving(
                            fetch=lambda u, p: probe(u, p, cafile=cafile, timeout=2.0))
         yield url
     finally:
-        try:
-            container.remove(force=True)
-        except (APIError, NotFound):
-            pass
+        remove_quietly(container, force=True)
 
 
 @contextmanager

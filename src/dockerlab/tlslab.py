@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, NotFound
+from docker.errors import APIError
 
+from dockerlab.engine import remove_quietly, resolve_client
 from dockerlab.errors import DockerLabError
 from dockerlab.ownership import container_labels
 
@@ -220,10 +221,7 @@ def https_server(image: str, certs: LabCerts, *, client: Any | None = None,
     >>> with https_server("ch09/https-server:latest", certs) as server:  # doctest: +SKIP
     ...     try_run("ch09/https-get:ca", [server.url], network=server.network).output
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     suffix = uuid.uuid4().hex[:8]
     labels = container_labels()
     try:
@@ -242,12 +240,6 @@ def https_server(image: str, certs: LabCerts, *, client: Any | None = None,
             _wait_for_log(container, ready_text, timeout)
             yield HttpsServer(f"https://{certs.hostname}:{SERVER_PORT}/", network.name, container.name, certs.hostname)
         finally:
-            try:
-                container.remove(force=True)
-            except (APIError, NotFound):
-                pass
+            remove_quietly(container, force=True)
     finally:
-        try:
-            network.remove()
-        except (APIError, NotFound):
-            pass
+        remove_quietly(network)
