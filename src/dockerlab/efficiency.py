@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockerlab.errors import DockerLabError
+from dockerlab.sizes import format_percent
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_PREFIX = ".wh..wh.."  # dive skips every name with this prefix; overlayfs uses ".wh..wh..opq"
@@ -369,11 +370,7 @@ def percent_text(value: float) -> str:
     >>> percent_text(0.25), percent_text(float("nan"))
     ('25.00%', '–')
     """
-    if math.isnan(value):
-        return "–"
-    if math.isinf(value):
-        return "∞"
-    return f"{100.0 * value:.2f}%"
+    return format_percent(value, digits=2)
 
 
 def _short_path(path: str, width: int = 60) -> str:
