@@ -34,6 +34,7 @@ from dockerlab.errors import BaseImageError, DockerLabError, ExampleBuildError
 from dockerlab.examples import project_root, work_dir
 from dockerlab.measure import image_stats
 from dockerlab.ownership import container_labels, image_labels
+from dockerlab.references import split_reference, tagged
 
 SOURCE_LABEL = "org.ch09book.base.source"
 RECIPE_LABEL = "org.ch09book.base.recipe"
@@ -106,8 +107,11 @@ def base_provenance(name: str, client: Any | None = None) -> BaseImage:
 
 
 def _split(name: str) -> tuple[str, str]:
-    repo, _, tag = name.partition(":")
-    return repo, tag or "latest"
+    """Repository and tag of a base image's name: ``127.0.0.1:5000/busybox`` is tag ``latest``, not ``5000/busybox``."""
+    try:
+        return split_reference(name)
+    except ValueError as err:
+        raise BaseImageError(f"cannot pull {name}: {err}") from None
 
 
 def pull_base(name: str, registry: str | None = None, client: Any | None = None) -> BaseImage:
@@ -364,10 +368,6 @@ BOOTSTRAPPERS: dict[str, Callable[[str, Any, Path | None], None]] = {
 KNOWN_BASES: tuple[str, ...] = tuple(BOOTSTRAPPERS)
 
 
-def _normalize(name: str) -> str:
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
-
-
 def ensure_base(
     name: str,
     *,
@@ -383,8 +383,7 @@ def ensure_base(
     'bootstrapped'
     """
     client = resolve_client(client)
-    name = _normalize(name)
-    repo = name.split(":", 1)[0]
+    name = tagged(name)
     try:
         return base_provenance(name, client)
     except ImageNotFound:
@@ -395,7 +394,7 @@ def ensure_base(
     except BaseImageError as pull_error:
         bootstrap = BOOTSTRAPPERS.get(name)
         if bootstrap is None:
-            reason = UNAVAILABLE.get(repo, "there is no recipe to build it from Debian packages")
+            reason = UNAVAILABLE.get(_split(name)[0], "there is no recipe to build it from Debian packages")
             raise BaseImageError(f"{name} is not available in this build: {reason} ({pull_error}).") from None
         if os.environ.get("CH09_NO_BOOTSTRAP"):
             raise

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import yaml
 
-from dockerlab import runstate
+from dockerlab import references, runstate
 from dockerlab.engine import resolve_api, stream_error
 from dockerlab.errors import DockerLabError, RegistryUnavailable
 
@@ -113,11 +113,7 @@ def split_reference(reference: str) -> tuple[str, str]:
     """
     if "@" in reference:
         raise RegistryError(f"{reference} is pinned by digest; the book pushes and pulls tags only.")
-    head, _, last = reference.rpartition("/")
-    if ":" in last:
-        name, tag = last.rsplit(":", 1)
-        return (f"{head}/{name}" if head else name), tag
-    return reference, "latest"
+    return references.split_reference(reference)
 
 
 @dataclass(frozen=True)

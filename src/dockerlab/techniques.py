@@ -20,6 +20,7 @@ from typing import Any
 
 from dockerlab.examples import BuiltImage, build_example
 from dockerlab.gobuild import GoBuild, go_build
+from dockerlab.references import split_reference
 
 _GIT = ["git", "-c", "user.name=ch09", "-c", "user.email=ch09@example.invalid", "-c", "init.defaultBranch=main"]
 _FIXED_DATES = {"GIT_AUTHOR_DATE": "2025-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2025-01-01T00:00:00Z"}
@@ -117,7 +118,8 @@ SLIM_BASES = ("debian:bookworm", "debian:bookworm-slim")
 
 def build_slim_base_pair() -> dict[str, BuiltImage]:
     """Page 03-3's pair: the same Python app on debian:bookworm and on debian:bookworm-slim."""
-    return {base: build_example("tech-slim-base", "ch09/tech-slim-base:" + base.split(":")[1], buildargs={"BASE": base})
+    return {base: build_example("tech-slim-base", "ch09/tech-slim-base:" + split_reference(base)[1],
+                                buildargs={"BASE": base})
             for base in SLIM_BASES}
 
 
