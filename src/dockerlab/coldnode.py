@@ -486,7 +486,7 @@ def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, 
     # mounted under it: one record lets a sweep stop, unmount and remove all of it (dockerlab.runstate).
     record = runstate.register("folder", str(paths.root))
     paths.config.write_text(json.dumps(config))
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "DOCKER_HOST"}
+    env = runstate.proxy_free_env(drop={"DOCKER_HOST"})
     process: subprocess.Popen[bytes] | None = None
     client = None
     try:

@@ -357,7 +357,7 @@ def local_registry(
     log = work / "registry.log"
     process: subprocess.Popen[bytes] | None = None
     try:
-        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("REGISTRY_")}
+        env = runstate.proxy_free_env(drop_prefixes=("REGISTRY_",))
         with open(log, "wb") as out:
             process = subprocess.Popen(registry_command(config, netns, binary), stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, env=env, start_new_session=True)
@@ -485,7 +485,7 @@ def recompress(registry: Registry, image: str, compression: Compression = "zstd"
     repository, tag = split_reference(image)
     target_image = f"{repository}-{compression}:{tag}"
     command = recompress_command(registry.reference(image), registry.reference(target_image), compression, level=level)
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env = runstate.proxy_free_env()
     private = Path(tempfile.mkdtemp(prefix="ch09-skopeo-"))
     env["XDG_DATA_HOME"] = str(private)  # the blob info cache of a non-root skopeo
     try:

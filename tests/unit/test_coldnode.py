@@ -330,3 +330,17 @@ def test_store_sizes_refuses_a_node_whose_engine_uses_another_store(tmp_path: Pa
     node, _ = _store_node(tmp_path, "containerd", [])
     with pytest.raises(ColdNodeError, match="started with the containerd image store but docker info reports overlay2"):
         node.store_sizes("r/x:1")
+
+
+def test_the_node_s_dockerd_gets_no_proxy_and_no_docker_host(tmp_path: Path, temp_root: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    monkeypatch.setenv("no_proxy", "localhost")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///the/first/engine.sock")
+    seen = tmp_path / "env.txt"
+    fake = _fake_dockerd(tmp_path, f"env > {seen}\necho 'level=error msg=\"failed: stop here\"'\nexit 1\n")
+    with pytest.raises(ColdNodeError, match="stop here"):
+        with cold_node(binary=fake, own_bridge=False):
+            pass
+    names = {line.split("=", 1)[0] for line in seen.read_text().splitlines() if "=" in line}
+    assert "PATH" in names
+    assert not {"HTTPS_PROXY", "no_proxy", "DOCKER_HOST"} & names

@@ -365,7 +365,8 @@ _FAKE_SKOPEO = """#!{python}
 import json, os, sys
 with open(os.environ["FAKE_SKOPEO_LOG"], "w") as log:
     json.dump({{"argv": sys.argv[1:], "xdg": os.environ.get("XDG_DATA_HOME"),
-               "xdg_exists": os.path.isdir(os.environ.get("XDG_DATA_HOME", "/nonexistent"))}}, log)
+               "xdg_exists": os.path.isdir(os.environ.get("XDG_DATA_HOME", "/nonexistent")),
+               "proxies": sorted(k for k in os.environ if k.lower().endswith("_proxy"))}}, log)
 sys.stderr.write("Getting image source signatures\\n" + os.environ.get("FAKE_SKOPEO_ERR", ""))
 sys.exit(int(os.environ.get("FAKE_SKOPEO_STATUS", "0")))
 """
@@ -425,3 +426,28 @@ def test_recompress_without_skopeo_is_one_sentence(fake_registry: Registry, monk
     monkeypatch.setattr("dockerlab.registry.shutil.which", lambda name: None)
     with pytest.raises(RegistryError, match="install Debian's skopeo package"):
         recompress(fake_registry, "busybox", "zstd")
+
+
+def test_the_registry_process_gets_no_proxy_and_no_registry_settings(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("http_proxy", "http://proxy:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    monkeypatch.setenv("REGISTRY_HTTP_ADDR", "0.0.0.0:80")  # would override the config file's address
+    seen = tmp_path / "env.json"
+    fake = tmp_path / "docker-registry"
+    fake.write_text(f"#!{sys.executable}\nimport json, os\njson.dump(dict(os.environ), open({str(seen)!r}, 'w'))\n"
+                    "raise SystemExit(3)\n")
+    fake.chmod(0o755)
+    with pytest.raises(RegistryUnavailable, match="exited with status 3"):
+        with local_registry(binary=str(fake), timeout=5.0):
+            pass
+    env = json.loads(seen.read_text())
+    assert "PATH" in env
+    assert not {"http_proxy", "NO_PROXY", "REGISTRY_HTTP_ADDR"} & set(env)
+
+
+def test_skopeo_gets_no_proxy(fake_registry: Registry, fake_skopeo: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    monkeypatch.setenv("all_proxy", "socks5://proxy:1080")
+    _zstd_copy_served("zstd")
+    recompress(fake_registry, "ch09/hello:latest", "zstd")
+    assert json.loads(fake_skopeo.read_text())["proxies"] == []
