@@ -87,8 +87,9 @@ def book_pages(source: Path) -> list[Path]:
 
 def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     """Run ``sphinx-build -nW --keep-going`` from ``source`` into ``out/html``; return the exit code."""
+    from dockerlab.errors import FrontMatterError
     from dockerlab.runstate import sweep
-    from dockerlab.sphinxext import FrontMatterError, check_pages
+    from dockerlab.sphinxext import check_pages
 
     html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
     for left in sweep(source.resolve()):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dockerlab import runstate
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import ColdNodeError
 from dockerlab.examples import BuiltImage, build_example
 from dockerlab.ownership import container_labels
 from dockerlab.registry import push_error, stop_process
@@ -91,10 +91,6 @@ def cli_size_column(output: str, header: str, row: str | None = None) -> str:
         if row is None or line.split()[0] == row:
             return line[start:].split()[0]
     raise ColdNodeError(f"the docker CLI printed no {row or 'data'} row: {output.strip()[:200]!r}")
-
-
-class ColdNodeError(DockerLabError):
-    """The second engine could not be started, used or removed."""
 
 
 @dataclass(frozen=True)

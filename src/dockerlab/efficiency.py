@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import EfficiencyError
 from dockerlab.sizes import format_percent
 
 WHITEOUT_PREFIX = ".wh."
@@ -47,10 +47,6 @@ OPAQUE_PREFIX = ".wh..wh.."  # dive skips every name with this prefix; overlayfs
 CI_LOWEST_EFFICIENCY = 0.9
 #: ... or above this share of wasted bytes among the bytes the user's layers add.
 CI_HIGHEST_USER_WASTED_PERCENT = 0.1
-
-
-class EfficiencyError(DockerLabError):
-    """An image's layers could not be read for the efficiency analysis."""
 
 
 # --------------------------------------------------------------------------- layer contents

@@ -20,7 +20,7 @@ from typing import Any, cast
 from docker.errors import NotFound
 
 from dockerlab.engine import remove_quietly, resolve_client
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import ImageFsError
 from dockerlab.ownership import container_labels
 
 #: Where each shell / package manager / C library lives in the images the book compares (amd64).
@@ -37,10 +37,6 @@ SHARED_LIBCS: dict[str, tuple[str, ...]] = {
 _GO_MARK = b"\xff Go buildinf:"
 _GLIBC_MARKS = (b"GLIBC_TUNABLES", b"Fatal glibc error")
 _MUSL_MARKS = (b"musl libc",)
-
-
-class ImageFsError(DockerLabError):
-    """A path could not be read from an image."""
 
 
 @contextmanager

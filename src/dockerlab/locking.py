@@ -18,11 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dockerlab.errors import DockerLabError
-
-
-class CheckoutBusy(DockerLabError):
-    """Another run holds this checkout's ``_build``."""
+from dockerlab.errors import CheckoutBusy
 
 
 @contextmanager

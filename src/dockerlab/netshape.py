@@ -22,14 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from dockerlab import runstate
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import NetworkShapingError
 
 #: Private range the book takes /30 subnets from (RFC 1918; not used by Docker's default pools).
 POOL = ipaddress.IPv4Network("10.209.0.0/16")
-
-
-class NetworkShapingError(DockerLabError):
-    """The shaped network path could not be made."""
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import FrontMatterError, NotebookError
 
 CELL_TIMEOUT = 1800
-
-
-class NotebookError(DockerLabError):
-    """A chapter failed when run as a notebook."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ def execute_all(root: Path, out: Path, names: list[str] | None = None, *, alone:
     reader opened that one notebook first: every page must build what it measures.
     """
     from dockerlab.runstate import sweep
-    from dockerlab.sphinxext import FrontMatterError, check_pages
+    from dockerlab.sphinxext import check_pages
 
     sweep(root)
     try:

@@ -37,7 +37,7 @@ import yaml
 
 from dockerlab import references, runstate
 from dockerlab.engine import resolve_api, stream_error
-from dockerlab.errors import DockerLabError, RegistryUnavailable
+from dockerlab.errors import RegistryError, RegistryUnavailable
 
 #: Docker Distribution 2.8 from Debian's docker-registry package.
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -68,10 +68,6 @@ Compression = Literal["gzip", "zstd"]
 SKOPEO = "skopeo"
 #: Where containers/image keeps its blob info cache when run as root (when not root: ``$XDG_DATA_HOME/containers/cache``).
 SYSTEM_BLOB_INFO_CACHE = Path("/var/lib/containers/cache")
-
-
-class RegistryError(DockerLabError):
-    """A push to, or a read from, the local registry failed."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:

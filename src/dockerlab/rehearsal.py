@@ -28,12 +28,10 @@ from typing import Any
 
 import yaml
 
+from dockerlab.errors import RehearsalError
+
 USER = "ch09ci"
 _EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
-
-
-class RehearsalError(RuntimeError):
-    """The rehearsal could not be set up, or a step failed; the message is one sentence."""
 
 
 def workflow_steps(path: Path, job: str = "build") -> list[dict[str, Any]]:

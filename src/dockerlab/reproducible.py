@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from dockerlab.build import BuildResult, cli_env, docker_build, docker_cli
 from dockerlab.engine import resolve_api
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import ReproducibleError
 from dockerlab.examples import example_dir
 from dockerlab.ownership import PROJECT, PROJECT_LABEL, image_labels
 
@@ -39,10 +39,6 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 #: Media types of an image index (a list of manifests) and of one image manifest.
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
-
-
-class ReproducibleError(DockerLabError):
-    """An archive could not be read, or a build for the comparison failed."""
 
 
 # --------------------------------------------------------------------------- SOURCE_DATE_EPOCH

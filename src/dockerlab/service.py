@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dockerlab.engine import remove_quietly, resolve_client
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import DockerLabError, ServiceNotReady
 from dockerlab.examples import work_dir
 from dockerlab.ownership import container_labels
 from dockerlab.tlslab import LabCerts, make_lab_certs
@@ -35,10 +35,6 @@ from dockerlab.tlslab import LabCerts, make_lab_certs
 HEALTH_TIMEOUT = 30.0
 #: Seconds one HTTP request may take.
 REQUEST_TIMEOUT = 10.0
-
-
-class ServiceNotReady(DockerLabError):
-    """A service container did not answer its health check in time, or exited first."""
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,12 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
+from dockerlab.errors import FrontMatterError
+
 logger = logging.getLogger(__name__)
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
 _SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
-
-
-class FrontMatterError(ValueError):
-    """A page's front matter or its ``depends:`` list cannot be read; the message is one sentence."""
 
 
 def front_matter_depends(text: str) -> list[str]:

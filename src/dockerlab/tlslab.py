@@ -29,7 +29,7 @@ from typing import Any
 from docker.errors import APIError
 
 from dockerlab.engine import remove_quietly, resolve_client
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import TlsLabError
 from dockerlab.ownership import container_labels
 
 #: Where Go's crypto/x509 (and Debian, and distroless) looks first for the CA bundle on Linux.
@@ -40,10 +40,6 @@ SYSTEM_BUNDLE = Path(CA_BUNDLE_PATH)
 SERVER_PORT = 8443
 SERVER_TLS_DIR = "tls"
 CA_NAME = "CH09 lab CA"
-
-
-class TlsLabError(DockerLabError):
-    """The TLS lab could not make its certificates or start its server."""
 
 
 @dataclass(frozen=True)
