@@ -77,7 +77,9 @@ def _run(cmd: list[str], what: str, **kwargs: Any) -> subprocess.CompletedProces
     try:
         return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
     except FileNotFoundError:
-        raise BaseImageError(f"cannot {what}: `{cmd[0]}` is not installed (run `make deps` as root on Debian).") from None
+        raise BaseImageError(
+            f"cannot {what}: `{cmd[0]}` is not installed (run `make deps` as root on Debian)."
+        ) from None
     except subprocess.CalledProcessError as err:
         tail = (err.stderr or err.stdout or "").strip().splitlines()[-3:]
         raise BaseImageError(f"cannot {what}: `{' '.join(cmd[:3])} ...` failed: {' / '.join(tail)}") from None
@@ -198,12 +200,16 @@ MINIMIZING_CONFIG: dict[str, str] = {
     "usr/sbin/policy-rc.d": "#!/bin/sh\nexit 101\n",
     "etc/dpkg/dpkg.cfg.d/docker-apt-speedup": "force-unsafe-io\n",
     "etc/apt/apt.conf.d/docker-clean": (
-        'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
-        'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
+        'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+        '/var/cache/apt/*.bin || true"; };\n'
+        'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+        '/var/cache/apt/*.bin || true"; };\n'
         'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
     ),
     "etc/apt/apt.conf.d/docker-no-languages": 'Acquire::Languages "none";\n',
-    "etc/apt/apt.conf.d/docker-gzip-indexes": 'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n',
+    "etc/apt/apt.conf.d/docker-gzip-indexes": (
+        'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n'
+    ),
     "etc/apt/apt.conf.d/docker-autoremove-suggests": 'Apt::AutoRemove::SuggestsImportant "false";\n',
 }
 
@@ -291,7 +297,8 @@ def _bootstrap_debian(name: str, client: Any, root: Path | None, *, slim: bool) 
     recipe = f"debootstrap --variant=minbase {DEBIAN_SUITE} {DEBIAN_MIRROR} + debuerreotype minimizing config"
     if slim:
         recipe += " + debuerreotype-slimify excludes"
-    packages = f"base-files={_dpkg_version(raw, 'base-files')}, dpkg={_dpkg_version(raw, 'dpkg')}, apt={_dpkg_version(raw, 'apt')}"
+    packages = (f"base-files={_dpkg_version(raw, 'base-files')}, dpkg={_dpkg_version(raw, 'dpkg')}, "
+                f"apt={_dpkg_version(raw, 'apt')}")
     _build_base(context, name, recipe, packages, _bases_dir(root) / "debian" / "Dockerfile")
 
 
@@ -353,7 +360,8 @@ def _bootstrap_distroless(name: str, client: Any, root: Path | None) -> None:
     _build_base(context, name,
                 "built here from Debian packages, not Google's distroless: debian:bookworm stage lays out "
                 "ca-certificates, tzdata, netbase, passwd with nonroot (65532), /tmp -> FROM scratch",
-                "ca-certificates, tzdata, netbase (Debian bookworm)", _bases_dir(root) / "distroless-static" / "Dockerfile")
+                "ca-certificates, tzdata, netbase (Debian bookworm)",
+                _bases_dir(root) / "distroless-static" / "Dockerfile")
 
 
 BOOTSTRAPPERS: dict[str, Callable[[str, Any, Path | None], None]] = {

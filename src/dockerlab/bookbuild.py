@@ -63,7 +63,8 @@ def summarize_failure(output: str, crash_log: str = "") -> Failure:
     for line in text.splitlines():
         match = _WARNING.match(line.strip())
         if match and match.group(2) in ("WARNING", "ERROR"):
-            return Failure(match.group(1).strip(), f"Sphinx {match.group(2).lower()} (warnings are errors): {match.group(3).strip()}")
+            return Failure(match.group(1).strip(),
+                           f"Sphinx {match.group(2).lower()} (warnings are errors): {match.group(3).strip()}")
     errors = [m for line in text.splitlines() if (m := _ERROR_LINE.match(line.strip()))]
     if errors:
         return Failure("", f"{errors[-1].group(1)}: {errors[-1].group(2)}")

@@ -6,7 +6,8 @@ context and the Dockerfile it received (``source.local``) and the contents of ca
 (``exec.cachemount``). The engine lists them in ``GET /system/df`` (docker-py's ``client.df()``,
 key ``BuildCache``); the CLI sums them in ``docker system df`` and ``docker buildx du``.
 
->>> cache_by_type([{"Type": "regular", "Size": 10}, {"Type": "exec.cachemount", "Size": 57}, {"Type": "regular", "Size": 5}])
+>>> cache_by_type([{"Type": "regular", "Size": 10}, {"Type": "exec.cachemount", "Size": 57},
+...                {"Type": "regular", "Size": 5}])
 [CacheKind(type='exec.cachemount', records=1, size=57), CacheKind(type='regular', records=2, size=15)]
 """
 
@@ -44,7 +45,8 @@ def cache_by_type(records: Iterable[Mapping[str, Any]]) -> list[CacheKind]:
 def system_df_row(text: str, kind: str = "Build Cache") -> dict[str, str]:
     """One row of ``docker system df`` (``TYPE  TOTAL  ACTIVE  SIZE  RECLAIMABLE``) by its type.
 
-    >>> system_df_row("TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\\nBuild Cache     14        0         62.59MB   62.59MB\\n")
+    >>> system_df_row("TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\\n"
+    ...               "Build Cache     14        0         62.59MB   62.59MB\\n")
     {'TYPE': 'Build Cache', 'TOTAL': '14', 'ACTIVE': '0', 'SIZE': '62.59MB', 'RECLAIMABLE': '62.59MB'}
     """
     lines = [line for line in text.splitlines() if line.strip()]
@@ -61,7 +63,8 @@ def system_df_row(text: str, kind: str = "Build Cache") -> dict[str, str]:
 def du_summary(text: str) -> dict[str, str]:
     """The summary lines at the end of ``docker buildx du`` (``Shared``, ``Private``, ``Reclaimable``, ``Total``).
 
-    >>> du_summary("ID  RECLAIMABLE  SIZE\\nab*  true  57MB\\nShared:\\t\\t5.546MB\\nPrivate:\\t62.59MB\\nTotal:\\t\\t68.14MB\\n")
+    >>> du_summary("ID  RECLAIMABLE  SIZE\\nab*  true  57MB\\n"
+    ...            "Shared:\\t\\t5.546MB\\nPrivate:\\t62.59MB\\nTotal:\\t\\t68.14MB\\n")
     {'Shared': '5.546MB', 'Private': '62.59MB', 'Total': '68.14MB'}
     """
     summary = {}
@@ -81,8 +84,10 @@ def book_cache_mounts(records: Iterable[Mapping[str, Any]], prefix: str = BOOK_C
     """IDs of the cache mount records whose mount id starts with ``prefix``: the book's own, and nothing else.
 
     >>> book_cache_mounts([
-    ...     {"ID": "a1", "Type": "exec.cachemount", "Description": 'cached mount /x from exec /bin/sh -c y with id "/ch09-apt-1"'},
-    ...     {"ID": "b2", "Type": "exec.cachemount", "Description": 'cached mount /x from exec /bin/sh -c y with id "/mine"'},
+    ...     {"ID": "a1", "Type": "exec.cachemount",
+    ...      "Description": 'cached mount /x from exec /bin/sh -c y with id "/ch09-apt-1"'},
+    ...     {"ID": "b2", "Type": "exec.cachemount",
+    ...      "Description": 'cached mount /x from exec /bin/sh -c y with id "/mine"'},
     ...     {"ID": "c3", "Type": "regular", "Description": 'mount / from exec /bin/sh -c with id "/ch09-apt-1"'}])
     ['a1']
     """

@@ -4,8 +4,9 @@
 This module starts a second ``dockerd`` beside the first, with its own data root, exec root,
 pidfile, socket and bridge, and no iptables rules, so it touches nothing of the first
 engine. (Not ``--bridge=none``: an engine started so deletes the host's ``docker0``, the
-first engine's bridge, and every container started after that fails to get a network.) It pulls from a registry like a freshly added cluster node would; :func:`cold_node`
-always stops it and removes its data.
+first engine's bridge, and every container started after that fails to get a network.) It pulls
+from a registry like a freshly added cluster node would; :func:`cold_node` always stops it and
+removes its data.
 
 >>> with cold_node() as node:  # doctest: +SKIP
 ...     pulled = node.pull("127.0.0.1:5000/busybox:latest")
@@ -80,7 +81,8 @@ def cli_size_column(output: str, header: str, row: str | None = None) -> str:
     """The ``header`` column of a docker CLI table (``docker image ls``, ``docker system df``), in the first
     data row or in the row whose first cell is ``row``.
 
-    >>> cli_size_column("TYPE    TOTAL  ACTIVE  SIZE     RECLAIMABLE\\nImages  1      0       116.6MB  116.6MB (100%)", "SIZE", "Images")
+    >>> cli_size_column("TYPE    TOTAL  ACTIVE  SIZE     RECLAIMABLE\\n"
+    ...                 "Images  1      0       116.6MB  116.6MB (100%)", "SIZE", "Images")
     '116.6MB'
     """
     lines = [line for line in output.splitlines() if line.strip()]
@@ -137,7 +139,9 @@ def dockerd_command(paths: NodePaths, insecure_registries: Sequence[str] = (), b
     engines in a network namespace of their own, since it deletes the namespace's ``docker0``.
 
     >>> dockerd_command(NodePaths(Path("/n")), ["10.0.0.2:5000"], bridge="ch09n1")[-6:]
-    ['--bridge=ch09n1', '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--insecure-registry', '10.0.0.2:5000']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['--bridge=ch09n1', '--iptables=false', '--ip-masq=false', '--ip-forward=false',
+     '--insecure-registry', '10.0.0.2:5000']
     """
     command = [
         binary,
@@ -182,7 +186,8 @@ def disk_usage(path: Path) -> int:
 def mounts_under(root: Path, mountinfo: str | None = None) -> list[str]:
     """Mount points at or below ``root``, deepest first (from ``/proc/self/mountinfo``).
 
-    >>> mounts_under(Path("/n"), "1 2 0:1 / /n/data/overlay2/x/merged rw - overlay o rw\\n3 4 0:2 / /proc rw - proc p rw")
+    >>> mounts_under(Path("/n"), "1 2 0:1 / /n/data/overlay2/x/merged rw - overlay o rw\\n"
+    ...                          "3 4 0:2 / /proc rw - proc p rw")
     ['/n/data/overlay2/x/merged']
     """
     if mountinfo is None:
@@ -279,7 +284,7 @@ class ColdNode:
         return sum(1 for algorithm in folder.iterdir() if algorithm.is_dir() for _ in algorithm.iterdir())
 
     def docker(self, *args: str, check: bool = True) -> str:
-        """Run the docker CLI against this node (``docker system df``, ``docker image ls`` ...) and return its output."""
+        """Run the docker CLI against this node (``docker system df``, ``docker image ls`` ...); return its output."""
         from dockerlab.build import cli_env, docker_cli
 
         proc = subprocess.run([docker_cli(), *args], capture_output=True, text=True, env=cli_env(self.paths.host))
@@ -288,7 +293,8 @@ class ColdNode:
         return proc.stdout
 
     def wipe(self, timeout: float = 30.0) -> None:
-        """Remove every container, image and build cache record, and check that no layer is left: the node is cold again.
+        """Remove every container, image and build cache record, and check that no layer is left: the node is
+        cold again.
 
         The node is the book's own engine, so its whole build cache may go (``docker builder prune``).
         """
@@ -390,7 +396,8 @@ class ColdNode:
 
 def _last_log_line(log: Path) -> str:
     try:
-        lines = [line for line in log.read_text(errors="replace").splitlines() if "level=error" in line or "failed" in line]
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if "level=error" in line or "failed" in line]
     except OSError:
         return "no log"
     return lines[-1][-300:] if lines else "see its log"

@@ -200,7 +200,9 @@ def _whiteout_size(stacked: _Node, parts: tuple[str, ...]) -> int | None:
     return previous.subtree_size() if previous.is_dir else 0
 
 
-def _hidden_by_opaque(lower: _Node, upper: _Node | None, parts: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], _Node]]:
+def _hidden_by_opaque(
+    lower: _Node, upper: _Node | None, parts: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], _Node]]:
     """The topmost lower nodes an opaque directory hides (those the upper layer does not replace itself)."""
     for name in sorted(lower.children):
         child = lower.children[name]

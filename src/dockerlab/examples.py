@@ -21,7 +21,8 @@ from dockerlab.ownership import EXAMPLE_LABEL, PROJECT, PROJECT_LABEL, container
 
 
 def project_root(start: Path | None = None) -> Path:
-    """Return the book's root: ``$CH09_ROOT``, else the nearest folder up from ``start`` (cwd) with ``examples/`` and ``conf.py``."""
+    """Return the book's root: ``$CH09_ROOT``, else the nearest folder up from ``start`` (cwd) with
+    ``examples/`` and ``conf.py``."""
     env = os.environ.get("CH09_ROOT")
     if env:
         return Path(env).resolve()
@@ -29,7 +30,9 @@ def project_root(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "examples").is_dir() and (folder / "conf.py").is_file():
             return folder
-    raise DockerLabError(f"cannot find the book's root (a folder with examples/ and conf.py) above {here}; set CH09_ROOT.")
+    raise DockerLabError(
+        f"cannot find the book's root (a folder with examples/ and conf.py) above {here}; set CH09_ROOT."
+    )
 
 
 def example_dir(name: str, root: Path | None = None) -> Path:
@@ -141,7 +144,9 @@ class RunOutcome:
         return self.status is not None
 
 
-def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | None = None, **kwargs: Any) -> RunOutcome:
+def try_run(
+    tag: str, command: str | list[str] | None = None, *, client: Any | None = None, **kwargs: Any
+) -> RunOutcome:
     """Run ``tag`` once like ``docker container run --rm TAG [COMMAND]``; report failure instead of raising.
 
     The container runs with no capabilities and no new privileges, is labelled, and is

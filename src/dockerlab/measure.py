@@ -170,7 +170,8 @@ def image_store_name(client: Any | None = None) -> str:
     """``containerd`` when the engine keeps images in containerd's store, else its graph driver (``overlay2``).
 
     >>> class Info:
-    ...     def info(self): return {"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}
+    ...     def info(self):
+    ...         return {"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}
     >>> image_store_name(Info())
     'containerd'
     """

@@ -43,7 +43,9 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
         client.execute()
     except CellTimeoutError as err:
         sweep()
-        raise NotebookError(f"{source.name}: a cell timed out after {timeout} s ({str(err).splitlines()[0]}).") from None
+        raise NotebookError(
+            f"{source.name}: a cell timed out after {timeout} s ({str(err).splitlines()[0]})."
+        ) from None
     except CellExecutionError as err:
         sweep()
         raise NotebookError(f"{source.name}: a cell failed: {err.ename}: {err.evalue}") from None
@@ -52,7 +54,9 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
     return ExecutedNotebook(source, output, sum(c.cell_type == "code" for c in notebook.cells))
 
 
-def execute_all(root: Path, out: Path, names: list[str] | None = None, *, alone: bool = False) -> list[ExecutedNotebook]:
+def execute_all(
+    root: Path, out: Path, names: list[str] | None = None, *, alone: bool = False
+) -> list[ExecutedNotebook]:
     """Execute every notebook page (or those whose file stem is in ``names``) into ``out``.
 
     ``alone`` removes what the book made on the engine (bases kept) before each page, as if a

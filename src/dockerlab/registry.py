@@ -60,13 +60,17 @@ LAYER_COMPRESSION = {
     "application/vnd.oci.image.layer.v1.tar": "uncompressed",
 }
 #: The OCI layer media type for each compression (zstd exists only in OCI manifests).
-LAYER_TYPES = {"gzip": "application/vnd.oci.image.layer.v1.tar+gzip", "zstd": "application/vnd.oci.image.layer.v1.tar+zstd"}
+LAYER_TYPES = {
+    "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
+    "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
+}
 
 #: Layer compressions skopeo can write (``--dest-compress-format``).
 Compression = Literal["gzip", "zstd"]
 
 SKOPEO = "skopeo"
-#: Where containers/image keeps its blob info cache when run as root (when not root: ``$XDG_DATA_HOME/containers/cache``).
+#: Where containers/image keeps its blob info cache when run as root
+#: (when not root: ``$XDG_DATA_HOME/containers/cache``).
 SYSTEM_BLOB_INFO_CACHE = Path("/var/lib/containers/cache")
 
 
@@ -419,7 +423,9 @@ def recompress_command(source: str, target: str, compression: Compression, *, le
     recompresses every layer with ``compression``; the manifest becomes OCI (zstd has no Docker schema 2 type).
 
     >>> recompress_command("127.0.0.1:5000/golang:1.19", "127.0.0.1:5000/golang-zstd:1.19", "zstd")[2:]
-    ['--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'oci', '--dest-compress-format', 'zstd', 'docker://127.0.0.1:5000/golang:1.19', 'docker://127.0.0.1:5000/golang-zstd:1.19']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'oci', '--dest-compress-format', 'zstd',
+     'docker://127.0.0.1:5000/golang:1.19', 'docker://127.0.0.1:5000/golang-zstd:1.19']
     """
     if compression not in LAYER_TYPES:
         raise RegistryError(f"skopeo cannot write {compression!r} layers here: use 'gzip' or 'zstd'.")
@@ -499,5 +505,6 @@ def recompress(registry: Registry, image: str, compression: Compression = "zstd"
     manifest = registry.manifest(*split_reference(target_image))
     if manifest.compression != compression:
         raise RegistryError(f"skopeo copied {image} but its layers are {manifest.compression}, not {compression}.")
-    return Recompressed(source=registry.reference(image), image=target_image, reference=registry.reference(target_image),
-                        seconds=seconds, manifest=manifest, command=tuple(command))
+    return Recompressed(source=registry.reference(image), image=target_image,
+                        reference=registry.reference(target_image), seconds=seconds, manifest=manifest,
+                        command=tuple(command))

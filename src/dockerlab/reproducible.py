@@ -188,7 +188,8 @@ def read_image(archive: tarfile.TarFile) -> OciImage:
 
 
 def oci_image(path: Path) -> OciImage:
-    """Read the image in the OCI layout archive at ``path`` (``--output type=oci,dest=PATH`` or ``docker image save``)."""
+    """Read the image in the OCI layout archive at ``path``
+    (``--output type=oci,dest=PATH`` or ``docker image save``)."""
     with tarfile.open(path) as archive:
         return read_image(archive)
 
@@ -389,7 +390,8 @@ def oci_output(dest: Path, rewrite_timestamp: bool = True) -> str:
 def reader_command(build: BuildResult, epoch: int | None, dest: Path | None = None) -> str:
     """The command as a reader types it: ``SOURCE_DATE_EPOCH=… docker buildx build …``, the archive by its name.
 
-    >>> b = BuildResult("", (), 0.0, "buildkit", ("docker", "buildx", "build", "--output=type=oci,dest=/t/x/a.tar", "--progress=plain", "."))
+    >>> command = ("docker", "buildx", "build", "--output=type=oci,dest=/t/x/a.tar", "--progress=plain", ".")
+    >>> b = BuildResult("", (), 0.0, "buildkit", command)
     >>> reader_command(b, 0, Path("/t/x/a.tar"))
     'SOURCE_DATE_EPOCH=0 docker buildx build --output=type=oci,dest=a.tar .'
     """
@@ -454,7 +456,7 @@ def reproducible_build(
 
 def build_refusal(context: Path, output: str, *, epoch: int | None = None, target: str | None = None,
                   host: str | None = None) -> str | None:
-    """Try ``docker buildx build --no-cache --output OUTPUT`` and return the builder's whole error (``None`` if it built).
+    """Try ``docker buildx build --no-cache --output OUTPUT``; return the builder's whole error (``None`` if it built).
 
     :func:`~dockerlab.build.docker_build` keeps one line of a failure; an exporter that is not
     supported explains itself over several (what to switch on, where to read more).
@@ -609,11 +611,14 @@ def copy_image_to(host: str, reference: str) -> str:
     return load.stdout.strip()
 
 
-def changed_paths(changes: Iterable[FileChange], what: Sequence[str] = ("mtime", "content", "metadata",
-                                                                         "only in first", "only in second")) -> list[str]:
+def changed_paths(
+    changes: Iterable[FileChange],
+    what: Sequence[str] = ("mtime", "content", "metadata", "only in first", "only in second"),
+) -> list[str]:
     """The paths of ``changes`` of the given kinds, in order, each once.
 
-    >>> changed_paths([FileChange(1, "etc", "mtime", 1.0, 2.0), FileChange(2, "webapi", "content", 1.0, 2.0)], ["mtime"])
+    >>> changes = [FileChange(1, "etc", "mtime", 1.0, 2.0), FileChange(2, "webapi", "content", 1.0, 2.0)]
+    >>> changed_paths(changes, ["mtime"])
     ['etc']
     """
     seen: list[str] = []

@@ -221,7 +221,8 @@ def https_upstream(
     Containers on ``network`` reach it as ``https://upstream:8443``; only the server's
     certificate and key are mounted (read-only), never the CA's key.
 
-    >>> with labelled_network("webapi") as net, https_upstream("ch09/webapi:scratch", tls, net) as api:  # doctest: +SKIP
+    >>> with (labelled_network("webapi") as net,  # doctest: +SKIP
+    ...       https_upstream("ch09/webapi:scratch", tls, net) as api):
     ...     api
     'https://upstream:8443'
     """

@@ -73,7 +73,8 @@ GO_PROGRAMS: dict[str, tuple[str, str, str]] = {
 def build_go_variant(program: str, variant: str, **kwargs: Any) -> tuple[BuiltImage, GoBuild, bytes]:
     """Compile ``program`` with ``variant``'s flags in a staged context, build ``ch09/tech-go-<program>:<variant>``.
 
-    Returns the image, how the binary was compiled, and the build folder's path (as bytes, to look for it in the binary).
+    Returns the image, how the binary was compiled, and the build folder's path (as bytes, to look for it
+    in the binary).
     """
     example, source, binary = GO_PROGRAMS[program]
     flags, env = GO_VARIANTS[variant]

@@ -119,7 +119,8 @@ def _still_good(certs: LabCerts, seconds: int = 86_400) -> bool:
         return False
     try:
         for cert in (certs.ca_cert, certs.server_cert):
-            _openssl(["x509", "-in", str(cert), "-noout", "-checkend", str(seconds)], "check the validity", certs.folder)
+            _openssl(["x509", "-in", str(cert), "-noout", "-checkend", str(seconds)], "check the validity",
+                     certs.folder)
         # The SAN line reads "DNS:upstream, DNS:localhost, IP Address:..."; split on commas, not spaces.
         names = {part.strip() for part in describe_cert(certs.server_cert).replace("\n", ",").split(",")}
         named = f"DNS:{certs.hostname}" in names

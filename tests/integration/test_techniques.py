@@ -124,7 +124,8 @@ def test_cgo_net_binary_is_dynamic_and_fails_in_scratch(engine, tracked) -> None
     def variant(name: str, flags: list[str], env: dict[str, str]):
         def prepare(context: Path) -> None:
             compiled[name] = go_build(context, [*flags, "-o", "app", "main.go"], "app", env=env)
-        return build_example("tech-go-flags", tracked.image(f"ch09/test-tech-go-net:{name}"), prepare=prepare, root=ROOT)
+        return build_example("tech-go-flags", tracked.image(f"ch09/test-tech-go-net:{name}"), prepare=prepare,
+                             root=ROOT)
 
     default = variant("default", [], {"CGO_ENABLED": "1", "GOFLAGS": ""})
     static = variant("static", [], STATIC)

@@ -295,7 +295,9 @@ class _StoreClient:
         return {"Driver": "overlayfs" if self.driver_status else "overlay2", "DriverStatus": self.driver_status}
 
 
-def _store_node(tmp_path: Path, image_store: str, driver_status: list[list[str]]) -> tuple[ColdNode, list[tuple[str, ...]]]:
+def _store_node(
+    tmp_path: Path, image_store: str, driver_status: list[list[str]]
+) -> tuple[ColdNode, list[tuple[str, ...]]]:
     calls: list[tuple[str, ...]] = []
 
     def docker(*args: str, check: bool = True) -> str:

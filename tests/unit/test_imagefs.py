@@ -111,7 +111,8 @@ def test_a_scratch_image_has_no_shell_no_package_manager_and_a_go_runtime() -> N
 
 def test_busybox_has_a_shell_and_glibc_linked_into_it() -> None:
     features = base_features("busybox", FakeFsClient(IMAGES))
-    assert (features.shell, features.package_manager, features.libc, features.linkage) == ("/bin/sh", None, "glibc", "static")
+    assert (features.shell, features.package_manager, features.libc, features.linkage) == (
+        "/bin/sh", None, "glibc", "static")
     assert features.probe == "/bin/sh"  # CMD ["sh"] resolved on the PATH folders
 
 

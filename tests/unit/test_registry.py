@@ -324,7 +324,8 @@ def test_push_tags_pushes_reads_the_manifest_and_untags(fake_registry: Registry)
 
 def test_a_failed_push_is_one_sentence_and_still_untags(fake_registry: Registry) -> None:
     api = _PushAPI([{"errorDetail": {"message": "connection refused"}, "error": "connection refused"}])
-    with pytest.raises(RegistryError, match=r"^docker push of busybox:latest to 127\.0\.0\.1:\d+ failed: connection refused$"):
+    with pytest.raises(RegistryError,
+                       match=r"^docker push of busybox:latest to 127\.0\.0\.1:\d+ failed: connection refused$"):
         push_image("busybox:latest", fake_registry, client=api)
     assert api.calls[-1][0] == "remove_image"
 
