@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 OUT    := _build
 
 .DEFAULT_GOAL := help
-.PHONY: help html test unit integration book lab notebooks deps engine venv bases clean clean-docker ci-rehearsal
+.PHONY: help html test checks unit integration book lab notebooks deps engine venv bases clean clean-docker ci-rehearsal
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -18,10 +18,15 @@ html: venv ## Build the book into _build/html (set-up included)
 	  || { rm -rf $(OUT)/html; echo "make html: set-up failed (see above); no HTML was left in $(OUT)/html." >&2; exit 1; }
 	$(PY) -m dockerlab build --out $(OUT)
 
-test: venv engine bases ## Run every test: unit, integration (real engine), book (builds the site)
+test: venv checks engine bases ## Run every test: the checks, unit, integration (real engine), book (builds the site)
 	$(PY) -m pytest
 
-unit: venv ## Unit tests only (no Docker engine needed)
+checks: venv ## Static checks and doctests: ruff, mypy --strict on src/, the docstrings' examples (no engine needed)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -q -rfE --doctest-modules src
+
+unit: checks ## The checks, then the unit tests (no Docker engine needed)
 	$(PY) -m pytest -m "not engine and not book"
 
 integration: venv engine bases ## Integration tests against the real engine

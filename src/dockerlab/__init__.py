@@ -7,12 +7,12 @@ The notebooks import this package instead of repeating setup code:
 '1.82MB'
 """
 
-from dockerlab.errors import DockerLabError, EngineUnavailable, ExampleBuildError, BaseImageError
-from dockerlab.sizes import human_size
+from dockerlab.bases import KNOWN_BASES, BaseImage, base_provenance, ensure_base
 from dockerlab.engine import docker_client
+from dockerlab.errors import BaseImageError, DockerLabError, EngineUnavailable, ExampleBuildError
+from dockerlab.examples import BuiltImage, build_example, example_dir, project_root, run_image
 from dockerlab.measure import ImageStats, image_stats, layer_rows
-from dockerlab.examples import BuiltImage, build_example, run_image, example_dir, project_root
-from dockerlab.bases import BaseImage, ensure_base, base_provenance, KNOWN_BASES
+from dockerlab.sizes import human_size
 
 __all__ = [
     "DockerLabError",

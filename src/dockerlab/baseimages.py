@@ -9,8 +9,9 @@ shell / package manager / C library from the image's files) or says why it could
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from dockerlab.imagefs import BaseFeatures, base_features
 from dockerlab.layers import compressed_size
@@ -79,7 +80,7 @@ def _feature_cells(features: BaseFeatures) -> list[str]:
 
 def comparison_table(rows: Sequence[BaseRow], client: Any | None = None) -> str:
     """The comparison as a Markdown table; an unavailable image gets a row without numbers."""
-    body = []
+    body: list[list[object]] = []
     for row in rows:
         name = f"`{row.tag}`"
         if row.stats is None or row.features is None:

@@ -21,17 +21,20 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from dockerlab.build import docker_build
+from dockerlab.engine import resolve_client
 from dockerlab.errors import BaseImageError, DockerLabError, ExampleBuildError
 from dockerlab.examples import project_root, work_dir
-from dockerlab.ownership import container_labels, image_labels
 from dockerlab.measure import image_stats
+from dockerlab.ownership import container_labels, image_labels
+from dockerlab.references import split_reference, tagged
 
 SOURCE_LABEL = "org.ch09book.base.source"
 RECIPE_LABEL = "org.ch09book.base.recipe"
@@ -74,18 +77,12 @@ def _run(cmd: list[str], what: str, **kwargs: Any) -> subprocess.CompletedProces
     try:
         return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
     except FileNotFoundError:
-        raise BaseImageError(f"cannot {what}: `{cmd[0]}` is not installed (run `make deps` as root on Debian).") from None
+        raise BaseImageError(
+            f"cannot {what}: `{cmd[0]}` is not installed (run `make deps` as root on Debian)."
+        ) from None
     except subprocess.CalledProcessError as err:
         tail = (err.stderr or err.stdout or "").strip().splitlines()[-3:]
         raise BaseImageError(f"cannot {what}: `{' '.join(cmd[:3])} ...` failed: {' / '.join(tail)}") from None
-
-
-def _client(client: Any | None) -> Any:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    return client
 
 
 # --------------------------------------------------------------------------- provenance
@@ -97,7 +94,7 @@ def base_provenance(name: str, client: Any | None = None) -> BaseImage:
     An image that arrived by a pull carries a repo digest, even when it was first built here
     and pushed to a registry: then it is "pulled", and its recipe is kept in ``packages``.
     """
-    client = _client(client)
+    client = resolve_client(client)
     stats = image_stats(name, client)
     bootstrapped = stats.label(SOURCE_LABEL) == "bootstrapped"
     packages = stats.label(PACKAGES_LABEL) if bootstrapped else ""
@@ -112,8 +109,11 @@ def base_provenance(name: str, client: Any | None = None) -> BaseImage:
 
 
 def _split(name: str) -> tuple[str, str]:
-    repo, _, tag = name.partition(":")
-    return repo, tag or "latest"
+    """Repository and tag of a base image's name: ``127.0.0.1:5000/busybox`` is tag ``latest``, not ``5000/busybox``."""
+    try:
+        return split_reference(name)
+    except ValueError as err:
+        raise BaseImageError(f"cannot pull {name}: {err}") from None
 
 
 def pull_base(name: str, registry: str | None = None, client: Any | None = None) -> BaseImage:
@@ -121,7 +121,7 @@ def pull_base(name: str, registry: str | None = None, client: Any | None = None)
 
     Raises :class:`BaseImageError` when the registry does not answer or lacks the image.
     """
-    client = _client(client)
+    client = resolve_client(client)
     repo, tag = _split(name)
     remote = f"{registry.rstrip('/')}/{repo}" if registry else repo
     try:
@@ -200,12 +200,16 @@ MINIMIZING_CONFIG: dict[str, str] = {
     "usr/sbin/policy-rc.d": "#!/bin/sh\nexit 101\n",
     "etc/dpkg/dpkg.cfg.d/docker-apt-speedup": "force-unsafe-io\n",
     "etc/apt/apt.conf.d/docker-clean": (
-        'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
-        'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
+        'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+        '/var/cache/apt/*.bin || true"; };\n'
+        'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+        '/var/cache/apt/*.bin || true"; };\n'
         'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
     ),
     "etc/apt/apt.conf.d/docker-no-languages": 'Acquire::Languages "none";\n',
-    "etc/apt/apt.conf.d/docker-gzip-indexes": 'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n',
+    "etc/apt/apt.conf.d/docker-gzip-indexes": (
+        'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n'
+    ),
     "etc/apt/apt.conf.d/docker-autoremove-suggests": 'Apt::AutoRemove::SuggestsImportant "false";\n',
 }
 
@@ -293,7 +297,8 @@ def _bootstrap_debian(name: str, client: Any, root: Path | None, *, slim: bool) 
     recipe = f"debootstrap --variant=minbase {DEBIAN_SUITE} {DEBIAN_MIRROR} + debuerreotype minimizing config"
     if slim:
         recipe += " + debuerreotype-slimify excludes"
-    packages = f"base-files={_dpkg_version(raw, 'base-files')}, dpkg={_dpkg_version(raw, 'dpkg')}, apt={_dpkg_version(raw, 'apt')}"
+    packages = (f"base-files={_dpkg_version(raw, 'base-files')}, dpkg={_dpkg_version(raw, 'dpkg')}, "
+                f"apt={_dpkg_version(raw, 'apt')}")
     _build_base(context, name, recipe, packages, _bases_dir(root) / "debian" / "Dockerfile")
 
 
@@ -355,7 +360,8 @@ def _bootstrap_distroless(name: str, client: Any, root: Path | None) -> None:
     _build_base(context, name,
                 "built here from Debian packages, not Google's distroless: debian:bookworm stage lays out "
                 "ca-certificates, tzdata, netbase, passwd with nonroot (65532), /tmp -> FROM scratch",
-                "ca-certificates, tzdata, netbase (Debian bookworm)", _bases_dir(root) / "distroless-static" / "Dockerfile")
+                "ca-certificates, tzdata, netbase (Debian bookworm)",
+                _bases_dir(root) / "distroless-static" / "Dockerfile")
 
 
 BOOTSTRAPPERS: dict[str, Callable[[str, Any, Path | None], None]] = {
@@ -368,10 +374,6 @@ BOOTSTRAPPERS: dict[str, Callable[[str, Any, Path | None], None]] = {
 
 #: The base images the book's examples use, in the order they are made.
 KNOWN_BASES: tuple[str, ...] = tuple(BOOTSTRAPPERS)
-
-
-def _normalize(name: str) -> str:
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 def ensure_base(
@@ -388,9 +390,8 @@ def ensure_base(
     >>> ensure_base("busybox").origin  # doctest: +SKIP
     'bootstrapped'
     """
-    client = _client(client)
-    name = _normalize(name)
-    repo = name.split(":", 1)[0]
+    client = resolve_client(client)
+    name = tagged(name)
     try:
         return base_provenance(name, client)
     except ImageNotFound:
@@ -401,7 +402,7 @@ def ensure_base(
     except BaseImageError as pull_error:
         bootstrap = BOOTSTRAPPERS.get(name)
         if bootstrap is None:
-            reason = UNAVAILABLE.get(repo, "there is no recipe to build it from Debian packages")
+            reason = UNAVAILABLE.get(_split(name)[0], "there is no recipe to build it from Debian packages")
             raise BaseImageError(f"{name} is not available in this build: {reason} ({pull_error}).") from None
         if os.environ.get("CH09_NO_BOOTSTRAP"):
             raise
@@ -431,7 +432,7 @@ def rootfs_tarball(dest: Path, root: Path | None = None, client: Any | None = No
         if os.geteuid() == 0 and shutil.which("debootstrap"):
             _tar_rootfs(debootstrap_rootfs(root), cached, gzip=True)
         else:
-            client = _client(client)
+            client = resolve_client(client)
             ensure_base("debian:bookworm", client=client, root=root)
             container = client.containers.create("debian:bookworm", labels=container_labels())
             try:

@@ -57,13 +57,14 @@ def summarize_failure(output: str, crash_log: str = "") -> Failure:
             name, message = errors[-1].group(1), errors[-1].group(2)
             return Failure(page, f"{name.rsplit('.', 1)[-1]}: {message.strip()}")
         if "timed out" in cell_part:
-            line = next(l for l in cell_part.splitlines() if "timed out" in l)
+            line = next(text for text in cell_part.splitlines() if "timed out" in text)
             return Failure(page, line.strip())
         return Failure(page, "a notebook cell failed (see the report)")
     for line in text.splitlines():
         match = _WARNING.match(line.strip())
         if match and match.group(2) in ("WARNING", "ERROR"):
-            return Failure(match.group(1).strip(), f"Sphinx {match.group(2).lower()} (warnings are errors): {match.group(3).strip()}")
+            return Failure(match.group(1).strip(),
+                           f"Sphinx {match.group(2).lower()} (warnings are errors): {match.group(3).strip()}")
     errors = [m for line in text.splitlines() if (m := _ERROR_LINE.match(line.strip()))]
     if errors:
         return Failure("", f"{errors[-1].group(1)}: {errors[-1].group(2)}")
@@ -87,9 +88,9 @@ def book_pages(source: Path) -> list[Path]:
 
 def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     """Run ``sphinx-build -nW --keep-going`` from ``source`` into ``out/html``; return the exit code."""
-    from dockerlab.sphinxext import FrontMatterError, check_pages
-
+    from dockerlab.errors import FrontMatterError
     from dockerlab.runstate import sweep
+    from dockerlab.sphinxext import check_pages
 
     html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
     for left in sweep(source.resolve()):

@@ -26,9 +26,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 from dockerlab.errors import DockerLabError, ExampleBuildError
 
@@ -57,7 +58,8 @@ class BuildResult:
     def reader_command(self) -> str:
         """The command without the helper's own flags, e.g. ``docker buildx build --load -t ch09/hello .``.
 
-        >>> BuildResult("", (), 0.0, "classic", ("docker", "build", "--force-rm", "-t", "x", "--iidfile", "/t/iid", ".")).reader_command
+        >>> command = ("docker", "build", "--force-rm", "-t", "x", "--iidfile", "/t/iid", ".")
+        >>> BuildResult("", (), 0.0, "classic", command).reader_command
         'DOCKER_BUILDKIT=0 docker build -t x .'
         """
         words: list[str] = []
@@ -90,7 +92,7 @@ def cli_env(host: str | None = None) -> dict[str, str]:
     return env
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def docker_cli() -> str:
     """Path of the docker CLI; one sentence when there is none."""
     path = shutil.which("docker")
@@ -99,7 +101,7 @@ def docker_cli() -> str:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def buildx_version() -> str:
     """``docker buildx version`` (e.g. ``github.com/docker/buildx 0.13.1 …``); one sentence when buildx is missing."""
     proc = subprocess.run([docker_cli(), "buildx", "version"], capture_output=True, text=True)
@@ -112,7 +114,8 @@ def buildx_version() -> str:
 
 
 def _context_builder(host: str | None) -> str:
-    """The builder of the engine itself: the ``docker`` driver named after the CLI context (``default`` with DOCKER_HOST)."""
+    """The builder of the engine itself: the ``docker`` driver named after the CLI context
+    (``default`` with DOCKER_HOST)."""
     if host is not None or os.environ.get("DOCKER_HOST"):
         return "default"
     proc = subprocess.run([docker_cli(), "context", "show"], capture_output=True, text=True)
@@ -176,7 +179,8 @@ def build_command(
 def error_line(log: Sequence[str], builder: Builder) -> str:
     """The builder's own one-line reason for a failed build.
 
-    >>> error_line(["#5 ERROR: x", "ERROR: failed to solve: process \\"/bin/sh -c false\\" did not complete successfully: exit code: 1"], "buildkit")
+    >>> error_line(["#5 ERROR: x", "ERROR: failed to solve: process \\"/bin/sh -c false\\" did not complete "
+    ...             "successfully: exit code: 1"], "buildkit")
     'failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1'
     >>> error_line(["Step 2/2 : RUN false", "The command '/bin/sh -c false' returned a non-zero code: 1"], "classic")
     "The command '/bin/sh -c false' returned a non-zero code: 1"
@@ -283,7 +287,9 @@ def logged_steps(log: Sequence[str]) -> list[LoggedStep]:
     target does not need never appear: BuildKit does not solve them.
 
     >>> logged_steps(["#5 [build 2/3] RUN go build", "#5 CACHED", "#6 [test 1/1] RUN go test", "#6 DONE 2.0s"])
-    [LoggedStep(stage='build', instruction='RUN go build', cached=True), LoggedStep(stage='test', instruction='RUN go test', cached=False)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [LoggedStep(stage='build', instruction='RUN go build', cached=True),
+     LoggedStep(stage='test', instruction='RUN go test', cached=False)]
     """
     headers: dict[str, LoggedStep] = {}
     cached: set[str] = set()

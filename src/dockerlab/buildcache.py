@@ -6,16 +6,19 @@ context and the Dockerfile it received (``source.local``) and the contents of ca
 (``exec.cachemount``). The engine lists them in ``GET /system/df`` (docker-py's ``client.df()``,
 key ``BuildCache``); the CLI sums them in ``docker system df`` and ``docker buildx du``.
 
->>> cache_by_type([{"Type": "regular", "Size": 10}, {"Type": "exec.cachemount", "Size": 57}, {"Type": "regular", "Size": 5}])
+>>> cache_by_type([{"Type": "regular", "Size": 10}, {"Type": "exec.cachemount", "Size": 57},
+...                {"Type": "regular", "Size": 5}])
 [CacheKind(type='exec.cachemount', records=1, size=57), CacheKind(type='regular', records=2, size=15)]
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from dockerlab.engine import resolve_client
 from dockerlab.errors import DockerLabError
 
 
@@ -42,7 +45,8 @@ def cache_by_type(records: Iterable[Mapping[str, Any]]) -> list[CacheKind]:
 def system_df_row(text: str, kind: str = "Build Cache") -> dict[str, str]:
     """One row of ``docker system df`` (``TYPE  TOTAL  ACTIVE  SIZE  RECLAIMABLE``) by its type.
 
-    >>> system_df_row("TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\\nBuild Cache     14        0         62.59MB   62.59MB\\n")
+    >>> system_df_row("TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\\n"
+    ...               "Build Cache     14        0         62.59MB   62.59MB\\n")
     {'TYPE': 'Build Cache', 'TOTAL': '14', 'ACTIVE': '0', 'SIZE': '62.59MB', 'RECLAIMABLE': '62.59MB'}
     """
     lines = [line for line in text.splitlines() if line.strip()]
@@ -52,14 +56,15 @@ def system_df_row(text: str, kind: str = "Build Cache") -> dict[str, str]:
     for line in lines[1:]:
         cells = re.split(r"\s{2,}", line.strip())
         if cells and cells[0] == kind:
-            return dict(zip(header, cells))
+            return dict(zip(header, cells, strict=False))
     raise DockerLabError(f"`docker system df` has no {kind!r} row.")
 
 
 def du_summary(text: str) -> dict[str, str]:
     """The summary lines at the end of ``docker buildx du`` (``Shared``, ``Private``, ``Reclaimable``, ``Total``).
 
-    >>> du_summary("ID  RECLAIMABLE  SIZE\\nab*  true  57MB\\nShared:\\t\\t5.546MB\\nPrivate:\\t62.59MB\\nTotal:\\t\\t68.14MB\\n")
+    >>> du_summary("ID  RECLAIMABLE  SIZE\\nab*  true  57MB\\n"
+    ...            "Shared:\\t\\t5.546MB\\nPrivate:\\t62.59MB\\nTotal:\\t\\t68.14MB\\n")
     {'Shared': '5.546MB', 'Private': '62.59MB', 'Total': '68.14MB'}
     """
     summary = {}
@@ -79,8 +84,10 @@ def book_cache_mounts(records: Iterable[Mapping[str, Any]], prefix: str = BOOK_C
     """IDs of the cache mount records whose mount id starts with ``prefix``: the book's own, and nothing else.
 
     >>> book_cache_mounts([
-    ...     {"ID": "a1", "Type": "exec.cachemount", "Description": 'cached mount /x from exec /bin/sh -c y with id "/ch09-apt-1"'},
-    ...     {"ID": "b2", "Type": "exec.cachemount", "Description": 'cached mount /x from exec /bin/sh -c y with id "/mine"'},
+    ...     {"ID": "a1", "Type": "exec.cachemount",
+    ...      "Description": 'cached mount /x from exec /bin/sh -c y with id "/ch09-apt-1"'},
+    ...     {"ID": "b2", "Type": "exec.cachemount",
+    ...      "Description": 'cached mount /x from exec /bin/sh -c y with id "/mine"'},
     ...     {"ID": "c3", "Type": "regular", "Description": 'mount / from exec /bin/sh -c with id "/ch09-apt-1"'}])
     ['a1']
     """
@@ -100,10 +107,7 @@ def remove_book_cache_mounts(prefix: str = BOOK_CACHE_ID_PREFIX, client: Any | N
 
     from dockerlab.build import cli_env, docker_cli
 
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     records = {str(r["ID"]): int(r.get("Size") or 0) for r in client.df().get("BuildCache") or []}
     removed = 0
     for record in book_cache_mounts(client.df().get("BuildCache") or [], prefix):

@@ -20,13 +20,14 @@ and refer to it with ``{numref}`fig-sizes```.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
@@ -74,7 +75,7 @@ def use_log_scale(values: Sequence[float]) -> bool:
     return bool(positive) and max(positive) / min(positive) >= 100
 
 
-def _size_axis(ax, log: bool) -> None:
+def _size_axis(ax: Axes, log: bool) -> None:
     if log:
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: human_size(v) if v >= 1 else ""))
@@ -125,7 +126,7 @@ def grouped_size_bars(
         ys = [pos + (k - (len(names) - 1) / 2) * height for pos in range(len(order))]
         xs = [series[name][i] for i in order]
         bars = ax.barh(ys, xs, height=height * 0.92, color=PALETTE[k % len(PALETTE)], label=name or None)
-        for bar, x in zip(bars, xs):
+        for bar, x in zip(bars, xs, strict=True):
             ax.annotate(human_size(x), (bar.get_width(), bar.get_y() + bar.get_height() / 2),
                         xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
     ax.set_yticks(range(len(order)), [labels[i] for i in order])

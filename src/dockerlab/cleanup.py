@@ -17,6 +17,7 @@ from typing import Any
 from docker.errors import APIError, NotFound
 
 from dockerlab.bases import KNOWN_BASES, SOURCE_LABEL
+from dockerlab.engine import remove_quietly, resolve_client
 from dockerlab.ownership import OWNER_LABEL, PROJECT, forget_images, is_book_example_image, recorded_images
 
 
@@ -31,10 +32,7 @@ def book_images(client: Any | None = None, *, root: Path | None = None, bases: b
     tagged in the ``ch09/`` namespace and was built from an example; ``bases`` adds the base
     images the book bootstrapped (by name: their labels are inherited by every image built on them).
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     if root is None:
         from dockerlab.examples import project_root
 
@@ -54,10 +52,7 @@ def book_images(client: Any | None = None, *, root: Path | None = None, bases: b
 def remove_project_objects(client: Any | None = None, *, keep_bases: bool = True,
                            root: Path | None = None) -> dict[str, list[str]]:
     """Remove the book's containers, networks, images and cache mounts; keep bases unless ``keep_bases`` is false."""
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     if root is None:
         from dockerlab.examples import project_root
 
@@ -66,17 +61,11 @@ def remove_project_objects(client: Any | None = None, *, keep_bases: bool = True
     removed: dict[str, list[str]] = {"containers": [], "networks": [], "images": [], "cache mounts": []}
     # Objects may vanish between listing and removal (a test finishing): that is fine.
     for container in client.containers.list(all=True, filters=selector):
-        try:
-            container.remove(force=True)
+        if remove_quietly(container, force=True):
             removed["containers"].append(container.name)
-        except (APIError, NotFound):
-            pass
     for network in client.networks.list(filters=selector):
-        try:
-            network.remove()
+        if remove_quietly(network):
             removed["networks"].append(network.name)
-        except (APIError, NotFound):
-            pass
     recorded = {r.id for r in recorded_images(root)}
     gone: set[str] = set()
     # Newest first, so an image goes before the images it was built on.

@@ -45,9 +45,8 @@ def _clean(args: argparse.Namespace) -> int:
 
 def _notebooks(args: argparse.Namespace) -> int:
     from dockerlab.examples import project_root
-    from dockerlab.notebooks import execute_all
-
     from dockerlab.locking import checkout_lock
+    from dockerlab.notebooks import execute_all
 
     with checkout_lock(project_root(), "make notebooks"):
         for done in execute_all(project_root(), Path(args.out).resolve(), args.names or None, alone=args.alone):

@@ -4,8 +4,9 @@
 This module starts a second ``dockerd`` beside the first, with its own data root, exec root,
 pidfile, socket and bridge, and no iptables rules, so it touches nothing of the first
 engine. (Not ``--bridge=none``: an engine started so deletes the host's ``docker0``, the
-first engine's bridge, and every container started after that fails to get a network.) It pulls from a registry like a freshly added cluster node would; :func:`cold_node`
-always stops it and removes its data.
+first engine's bridge, and every container started after that fails to get a network.) It pulls
+from a registry like a freshly added cluster node would; :func:`cold_node` always stops it and
+removes its data.
 
 >>> with cold_node() as node:  # doctest: +SKIP
 ...     pulled = node.pull("127.0.0.1:5000/busybox:latest")
@@ -22,13 +23,14 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 from dockerlab import runstate
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import ColdNodeError
 from dockerlab.examples import BuiltImage, build_example
 from dockerlab.ownership import container_labels
 from dockerlab.registry import push_error, stop_process
@@ -79,7 +81,8 @@ def cli_size_column(output: str, header: str, row: str | None = None) -> str:
     """The ``header`` column of a docker CLI table (``docker image ls``, ``docker system df``), in the first
     data row or in the row whose first cell is ``row``.
 
-    >>> cli_size_column("TYPE    TOTAL  ACTIVE  SIZE     RECLAIMABLE\\nImages  1      0       116.6MB  116.6MB (100%)", "SIZE", "Images")
+    >>> cli_size_column("TYPE    TOTAL  ACTIVE  SIZE     RECLAIMABLE\\n"
+    ...                 "Images  1      0       116.6MB  116.6MB (100%)", "SIZE", "Images")
     '116.6MB'
     """
     lines = [line for line in output.splitlines() if line.strip()]
@@ -90,10 +93,6 @@ def cli_size_column(output: str, header: str, row: str | None = None) -> str:
         if row is None or line.split()[0] == row:
             return line[start:].split()[0]
     raise ColdNodeError(f"the docker CLI printed no {row or 'data'} row: {output.strip()[:200]!r}")
-
-
-class ColdNodeError(DockerLabError):
-    """The second engine could not be started, used or removed."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,9 @@ def dockerd_command(paths: NodePaths, insecure_registries: Sequence[str] = (), b
     engines in a network namespace of their own, since it deletes the namespace's ``docker0``.
 
     >>> dockerd_command(NodePaths(Path("/n")), ["10.0.0.2:5000"], bridge="ch09n1")[-6:]
-    ['--bridge=ch09n1', '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--insecure-registry', '10.0.0.2:5000']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['--bridge=ch09n1', '--iptables=false', '--ip-masq=false', '--ip-forward=false',
+     '--insecure-registry', '10.0.0.2:5000']
     """
     command = [
         binary,
@@ -185,7 +186,8 @@ def disk_usage(path: Path) -> int:
 def mounts_under(root: Path, mountinfo: str | None = None) -> list[str]:
     """Mount points at or below ``root``, deepest first (from ``/proc/self/mountinfo``).
 
-    >>> mounts_under(Path("/n"), "1 2 0:1 / /n/data/overlay2/x/merged rw - overlay o rw\\n3 4 0:2 / /proc rw - proc p rw")
+    >>> mounts_under(Path("/n"), "1 2 0:1 / /n/data/overlay2/x/merged rw - overlay o rw\\n"
+    ...                          "3 4 0:2 / /proc rw - proc p rw")
     ['/n/data/overlay2/x/merged']
     """
     if mountinfo is None:
@@ -285,7 +287,7 @@ class ColdNode:
         return sum(1 for algorithm in folder.iterdir() if algorithm.is_dir() for _ in algorithm.iterdir())
 
     def docker(self, *args: str, check: bool = True) -> str:
-        """Run the docker CLI against this node (``docker system df``, ``docker image ls`` ...) and return its output."""
+        """Run the docker CLI against this node (``docker system df``, ``docker image ls`` ...); return its output."""
         from dockerlab.build import cli_env, docker_cli
 
         proc = subprocess.run([docker_cli(), *args], capture_output=True, text=True, env=cli_env(self.paths.host))
@@ -294,7 +296,8 @@ class ColdNode:
         return proc.stdout
 
     def wipe(self, timeout: float = 30.0) -> None:
-        """Remove every container, image and build cache record, and check that no layer is left: the node is cold again.
+        """Remove every container, image and build cache record, and check that no layer is left: the node is
+        cold again.
 
         The node is the book's own engine, so its whole build cache may go (``docker builder prune``).
         """
@@ -401,7 +404,8 @@ class ColdNode:
 
 def _last_log_line(log: Path) -> str:
     try:
-        lines = [line for line in log.read_text(errors="replace").splitlines() if "level=error" in line or "failed" in line]
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if "level=error" in line or "failed" in line]
     except OSError:
         return "no log"
     return lines[-1][-300:] if lines else "see its log"
@@ -493,7 +497,7 @@ def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, 
     # mounted under it: one record lets a sweep stop, unmount and remove all of it (dockerlab.runstate).
     record = runstate.register("folder", str(paths.root))
     paths.config.write_text(json.dumps(config))
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k != "DOCKER_HOST"}
+    env = runstate.proxy_free_env(drop={"DOCKER_HOST"})
     process: subprocess.Popen[bytes] | None = None
     client = None
     try:

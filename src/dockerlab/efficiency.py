@@ -33,10 +33,12 @@ from __future__ import annotations
 import math
 import posixpath
 import tarfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import EfficiencyError
+from dockerlab.sizes import format_percent
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_PREFIX = ".wh..wh.."  # dive skips every name with this prefix; overlayfs uses ".wh..wh..opq"
@@ -45,10 +47,6 @@ OPAQUE_PREFIX = ".wh..wh.."  # dive skips every name with this prefix; overlayfs
 CI_LOWEST_EFFICIENCY = 0.9
 #: ... or above this share of wasted bytes among the bytes the user's layers add.
 CI_HIGHEST_USER_WASTED_PERCENT = 0.1
-
-
-class EfficiencyError(DockerLabError):
-    """An image's layers could not be read for the efficiency analysis."""
 
 
 # --------------------------------------------------------------------------- layer contents
@@ -75,7 +73,7 @@ class LayerFiles:
         return sum(e.size for e in self.entries)
 
     @classmethod
-    def of(cls, *entries: LayerEntry | tuple[str, int] | str) -> "LayerFiles":
+    def of(cls, *entries: LayerEntry | tuple[str, int] | str) -> LayerFiles:
         """Shorthand for tests: ``LayerFiles.of(("etc/a", 10), "etc/", ...)``; a trailing ``/`` marks a directory.
 
         >>> LayerFiles.of(("a", 3), "d/").size
@@ -114,7 +112,7 @@ class _Node:
         self.is_dir = is_dir
         self.children: dict[str, _Node] = {}
 
-    def add(self, parts: Sequence[str], size: int, is_dir: bool) -> "_Node | None":
+    def add(self, parts: Sequence[str], size: int, is_dir: bool) -> _Node | None:
         """dive's ``AddPath``: create missing parents without info, set the info on the last node.
 
         Returns None (adding nothing more) at a name starting with ``.wh..wh..``.
@@ -130,7 +128,7 @@ class _Node:
         node.size, node.is_dir = size, is_dir
         return node
 
-    def get(self, parts: Sequence[str]) -> "_Node | None":
+    def get(self, parts: Sequence[str]) -> _Node | None:
         node: _Node | None = self
         for name in parts:
             node = node.children.get(name) if node is not None else None
@@ -147,7 +145,7 @@ class _Node:
         """The sizes of this node and everything below it (dive's whiteout ``sizer``)."""
         return self.size + sum(c.subtree_size() for c in self.children.values())
 
-    def walk(self, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], "_Node"]]:
+    def walk(self, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], _Node]]:
         """Every node below this one, children before their parent, names sorted (dive's ``VisitDepthChildFirst``)."""
         for name in sorted(self.children):
             child = self.children[name]
@@ -202,7 +200,9 @@ def _whiteout_size(stacked: _Node, parts: tuple[str, ...]) -> int | None:
     return previous.subtree_size() if previous.is_dir else 0
 
 
-def _hidden_by_opaque(lower: _Node, upper: _Node | None, parts: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], _Node]]:
+def _hidden_by_opaque(
+    lower: _Node, upper: _Node | None, parts: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], _Node]]:
     """The topmost lower nodes an opaque directory hides (those the upper layer does not replace itself)."""
     for name in sorted(lower.children):
         child = lower.children[name]
@@ -368,11 +368,7 @@ def percent_text(value: float) -> str:
     >>> percent_text(0.25), percent_text(float("nan"))
     ('25.00%', '–')
     """
-    if math.isnan(value):
-        return "–"
-    if math.isinf(value):
-        return "∞"
-    return f"{100.0 * value:.2f}%"
+    return format_percent(value, digits=2)
 
 
 def _short_path(path: str, width: int = 60) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import docker
-from docker.errors import DockerException
+from docker.errors import APIError, DockerException
 
 from dockerlab.errors import EngineUnavailable
 
@@ -14,7 +15,7 @@ from dockerlab.errors import EngineUnavailable
 API_TIMEOUT = 1800
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def docker_client(base_url: str | None = None) -> docker.DockerClient:
     """Return a client for the engine that ``docker info`` would reach (``DOCKER_HOST`` honoured).
 
@@ -33,6 +34,52 @@ def docker_client(base_url: str | None = None) -> docker.DockerClient:
             f"or set DOCKER_HOST to a running engine ({err.__class__.__name__})."
         ) from None
     return client
+
+
+def resolve_client(client: Any | None = None) -> Any:
+    """``client`` itself, or the default engine's client (:func:`docker_client`) when it is None.
+
+    Every helper that takes ``client=None`` resolves it here, so a caller may pass another
+    engine's client (a cold node's) or a fake one in tests.
+
+    >>> fake = object()
+    >>> resolve_client(fake) is fake
+    True
+    """
+    return docker_client() if client is None else client
+
+
+def resolve_api(client: Any | None = None) -> Any:
+    """The low-level API (``docker.APIClient``) of ``client``, which may be a ``DockerClient``,
+    an ``APIClient`` itself, or None for the default engine.
+
+    >>> class Client:
+    ...     api = "the low-level API"
+    >>> resolve_api(Client()), resolve_api("an APIClient")
+    ('the low-level API', 'an APIClient')
+    """
+    client = resolve_client(client)
+    return getattr(client, "api", client)
+
+
+def remove_quietly(obj: Any, **options: Any) -> bool:
+    """``obj.remove(**options)`` for a container, network or other engine object; False instead of an error
+    when the engine refuses or the object is already gone (docker-py's ``NotFound`` is an ``APIError``).
+
+    For clean-up paths, where an object may vanish between listing and removal.
+
+    >>> from docker.errors import NotFound
+    >>> class Gone:
+    ...     def remove(self, **options):
+    ...         raise NotFound("No such container")
+    >>> remove_quietly(Gone(), force=True)
+    False
+    """
+    try:
+        obj.remove(**options)
+    except APIError:
+        return False
+    return True
 
 
 def stream_error(chunks: Iterable[dict[str, Any]]) -> str | None:

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
-from docker.errors import APIError, ContainerError, ImageNotFound
+from docker.errors import APIError
 
 from dockerlab.build import Builder, BuildResult, docker_build
+from dockerlab.engine import remove_quietly, resolve_client
 from dockerlab.errors import DockerLabError
 from dockerlab.measure import ImageStats, image_stats
+
 # The book's labels live in dockerlab.ownership; their names stay importable from here.
 from dockerlab.ownership import EXAMPLE_LABEL, PROJECT, PROJECT_LABEL, container_labels, image_labels  # noqa: F401
 
 
-
 def project_root(start: Path | None = None) -> Path:
-    """Return the book's root: ``$CH09_ROOT``, else the nearest folder up from ``start`` (cwd) with ``examples/`` and ``conf.py``."""
+    """Return the book's root: ``$CH09_ROOT``, else the nearest folder up from ``start`` (cwd) with
+    ``examples/`` and ``conf.py``."""
     env = os.environ.get("CH09_ROOT")
     if env:
         return Path(env).resolve()
@@ -27,7 +30,9 @@ def project_root(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "examples").is_dir() and (folder / "conf.py").is_file():
             return folder
-    raise DockerLabError(f"cannot find the book's root (a folder with examples/ and conf.py) above {here}; set CH09_ROOT.")
+    raise DockerLabError(
+        f"cannot find the book's root (a folder with examples/ and conf.py) above {here}; set CH09_ROOT."
+    )
 
 
 def example_dir(name: str, root: Path | None = None) -> Path:
@@ -111,10 +116,7 @@ def build_example(
     >>> build_example("hello", "ch09/hello:latest", prepare=compile_hello).stats.human  # doctest: +SKIP
     '1.82MB'
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     context = stage_context(name, root, context_folder)
     if prepare is not None:
         prepare(context)
@@ -142,7 +144,9 @@ class RunOutcome:
         return self.status is not None
 
 
-def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | None = None, **kwargs: Any) -> RunOutcome:
+def try_run(
+    tag: str, command: str | list[str] | None = None, *, client: Any | None = None, **kwargs: Any
+) -> RunOutcome:
     """Run ``tag`` once like ``docker container run --rm TAG [COMMAND]``; report failure instead of raising.
 
     The container runs with no capabilities and no new privileges, is labelled, and is
@@ -151,10 +155,7 @@ def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | N
     >>> try_run("ch09/hello:latest", ["sh"]).output  # doctest: +SKIP
     'OCI runtime create failed: ... exec: "sh": executable file not found in $PATH: unknown'
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     kwargs.setdefault("cap_drop", ["ALL"])
     kwargs.setdefault("security_opt", ["no-new-privileges"])
     labels = container_labels(kwargs.pop("labels", None))
@@ -168,10 +169,7 @@ def try_run(tag: str, command: str | list[str] | None = None, *, client: Any | N
         output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
         return RunOutcome(int(result.get("StatusCode", 1)), output)
     finally:
-        try:
-            container.remove(force=True)
-        except (APIError, ImageNotFound, ContainerError):
-            pass
+        remove_quietly(container, force=True)
 
 
 def run_image(

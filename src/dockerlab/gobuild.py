@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dockerlab.errors import DockerLabError
 
@@ -31,7 +31,7 @@ def is_static_elf(path: Path) -> bool:
         raise DockerLabError(f"{path} is not an ELF executable.")
     is64 = data[4] == 2
     little = data[5] == 1
-    order = "little" if little else "big"
+    order: Literal["little", "big"] = "little" if little else "big"
     if is64:
         phoff = int.from_bytes(data[32:40], order)
         phentsize = int.from_bytes(data[54:56], order)

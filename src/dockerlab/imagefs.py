@@ -12,13 +12,15 @@ from __future__ import annotations
 import io
 import posixpath
 import tarfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, cast
 
-from docker.errors import APIError, NotFound
+from docker.errors import NotFound
 
-from dockerlab.errors import DockerLabError
+from dockerlab.engine import remove_quietly, resolve_client
+from dockerlab.errors import ImageFsError
 from dockerlab.ownership import container_labels
 
 #: Where each shell / package manager / C library lives in the images the book compares (amd64).
@@ -37,27 +39,17 @@ _GLIBC_MARKS = (b"GLIBC_TUNABLES", b"Fatal glibc error")
 _MUSL_MARKS = (b"musl libc",)
 
 
-class ImageFsError(DockerLabError):
-    """A path could not be read from an image."""
-
-
 @contextmanager
 def created_container(tag: str, client: Any | None = None) -> Iterator[Any]:
     """A labelled container of ``tag`` that is created but never started, removed at the end."""
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     # A command is required to create a container of an image without CMD; it never runs.
     container = client.containers.create(tag, ["/nonexistent"], labels=container_labels(),
                                          network_disabled=True)
     try:
         yield container
     finally:
-        try:
-            container.remove(force=True)
-        except (APIError, NotFound):
-            pass
+        remove_quietly(container, force=True)
 
 
 def _stat(container: Any, path: str) -> dict[str, Any] | None:
@@ -68,7 +60,7 @@ def _stat(container: Any, path: str) -> dict[str, Any] | None:
         return None
     for _ in stream:  # drain the response, or the connection stays busy
         pass
-    return stat
+    return cast("dict[str, Any]", stat)  # docker-py is untyped: the stat header is a JSON object
 
 
 def read_image_file(tag: str, path: str, client: Any | None = None, *, max_links: int = 8) -> bytes:

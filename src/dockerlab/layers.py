@@ -10,10 +10,13 @@ import json
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
+
+from dockerlab.engine import resolve_api
 
 #: gzip level docker uses when it pushes a layer (Go's compress/gzip default).
 PUSH_GZIP_LEVEL = 6
@@ -35,11 +38,7 @@ def saved_image(tag: str, client: Any | None = None) -> Iterator[tuple[tarfile.T
     ...     len(layers)
     1
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    api = getattr(client, "api", client)
+    api = resolve_api(client)
     with tempfile.TemporaryDirectory(prefix="ch09-save-") as tmp:
         path = Path(tmp) / "image.tar"
         with open(path, "wb") as out:

@@ -22,10 +22,12 @@ import json
 import socket
 import tarfile
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Literal
 
+from dockerlab.engine import resolve_client
 from dockerlab.errors import DockerLabError
 from dockerlab.layers import layers_of, open_layer, saved_image
 
@@ -199,10 +201,7 @@ def basic_auth_server(
     """
     from dockerlab.ownership import container_labels
 
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     container = client.containers.create(
         image, ["httpd", "-f", "-p", str(port), "-h", "/www", "-c", "/etc/httpd.conf"],
         labels=container_labels(), cap_drop=["ALL"], security_opt=["no-new-privileges"],

@@ -14,15 +14,11 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile  # noqa: F401  (doctest)
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from dockerlab.errors import DockerLabError
-
-
-class CheckoutBusy(DockerLabError):
-    """Another run holds this checkout's ``_build``."""
+from dockerlab.errors import CheckoutBusy
 
 
 @contextmanager

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from dockerlab.engine import resolve_api, resolve_client
 from dockerlab.sizes import human_size
 
 
@@ -42,11 +43,8 @@ class ImageStats:
 
 
 def _api(client: Any | None) -> _ImagesAPI:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    return getattr(client, "api", client)
+    # docker-py is untyped; the protocol names the part of its low-level API used here.
+    return cast(_ImagesAPI, resolve_api(client))
 
 
 def image_stats(tag: str, client: Any | None = None) -> ImageStats:
@@ -172,14 +170,12 @@ def image_store_name(client: Any | None = None) -> str:
     """``containerd`` when the engine keeps images in containerd's store, else its graph driver (``overlay2``).
 
     >>> class Info:
-    ...     def info(self): return {"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}
+    ...     def info(self):
+    ...         return {"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}
     >>> image_store_name(Info())
     'containerd'
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     info = client.info()
     status = {pair[0]: pair[1] for pair in info.get("DriverStatus") or [] if len(pair) == 2}
     if status.get("driver-type") == "io.containerd.snapshotter.v1":

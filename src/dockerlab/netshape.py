@@ -17,19 +17,15 @@ import os
 import random
 import signal
 import subprocess
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from dockerlab import runstate
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import NetworkShapingError
 
 #: Private range the book takes /30 subnets from (RFC 1918; not used by Docker's default pools).
 POOL = ipaddress.IPv4Network("10.209.0.0/16")
-
-
-class NetworkShapingError(DockerLabError):
-    """The shaped network path could not be made."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +47,8 @@ class LinkPlan:
 
 
 def plan_link(token: str, used: Iterable[ipaddress.IPv4Network], rng: random.Random | None = None) -> LinkPlan:
-    """Names from ``token`` (interface names stay within Linux's 15 characters) and a /30 in :data:`POOL` that overlaps nothing ``used``.
+    """Names from ``token`` (interface names stay within Linux's 15 characters) and a /30 in :data:`POOL`
+    that overlaps nothing ``used``.
 
     >>> p = plan_link("a1b2c", [], random.Random(0))
     >>> p.netns, p.host_if, p.ns_if, p.subnet.prefixlen
@@ -153,7 +150,9 @@ def remove_link(plan: LinkPlan) -> None:
     if netns_exists(plan.netns):
         _ip("ip", "netns", "del", plan.netns, check=False)
     if netns_exists(plan.netns) or link_exists(plan.host_if):
-        raise NetworkShapingError(f"could not remove the network namespace {plan.netns} or the interface {plan.host_if}.")
+        raise NetworkShapingError(
+            f"could not remove the network namespace {plan.netns} or the interface {plan.host_if}."
+        )
 
 
 @contextmanager

@@ -9,13 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockerlab.errors import DockerLabError
+from dockerlab.errors import FrontMatterError, NotebookError
 
 CELL_TIMEOUT = 1800
-
-
-class NotebookError(DockerLabError):
-    """A chapter failed when run as a notebook."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,9 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
         client.execute()
     except CellTimeoutError as err:
         sweep()
-        raise NotebookError(f"{source.name}: a cell timed out after {timeout} s ({str(err).splitlines()[0]}).") from None
+        raise NotebookError(
+            f"{source.name}: a cell timed out after {timeout} s ({str(err).splitlines()[0]})."
+        ) from None
     except CellExecutionError as err:
         sweep()
         raise NotebookError(f"{source.name}: a cell failed: {err.ename}: {err.evalue}") from None
@@ -56,14 +54,16 @@ def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) ->
     return ExecutedNotebook(source, output, sum(c.cell_type == "code" for c in notebook.cells))
 
 
-def execute_all(root: Path, out: Path, names: list[str] | None = None, *, alone: bool = False) -> list[ExecutedNotebook]:
+def execute_all(
+    root: Path, out: Path, names: list[str] | None = None, *, alone: bool = False
+) -> list[ExecutedNotebook]:
     """Execute every notebook page (or those whose file stem is in ``names``) into ``out``.
 
     ``alone`` removes what the book made on the engine (bases kept) before each page, as if a
     reader opened that one notebook first: every page must build what it measures.
     """
     from dockerlab.runstate import sweep
-    from dockerlab.sphinxext import FrontMatterError, check_pages
+    from dockerlab.sphinxext import check_pages
 
     sweep(root)
     try:

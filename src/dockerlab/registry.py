@@ -28,16 +28,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 import yaml
 
-from dockerlab import runstate
-from dockerlab.engine import stream_error
-from dockerlab.errors import DockerLabError, RegistryUnavailable
+from dockerlab import references, runstate
+from dockerlab.engine import resolve_api, stream_error
+from dockerlab.errors import RegistryError, RegistryUnavailable
 
 #: Docker Distribution 2.8 from Debian's docker-registry package.
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -60,18 +61,18 @@ LAYER_COMPRESSION = {
     "application/vnd.oci.image.layer.v1.tar": "uncompressed",
 }
 #: The OCI layer media type for each compression (zstd exists only in OCI manifests).
-LAYER_TYPES = {"gzip": "application/vnd.oci.image.layer.v1.tar+gzip", "zstd": "application/vnd.oci.image.layer.v1.tar+zstd"}
+LAYER_TYPES = {
+    "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
+    "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
+}
 
 #: Layer compressions skopeo can write (``--dest-compress-format``).
 Compression = Literal["gzip", "zstd"]
 
 SKOPEO = "skopeo"
-#: Where containers/image keeps its blob info cache when run as root (when not root: ``$XDG_DATA_HOME/containers/cache``).
+#: Where containers/image keeps its blob info cache when run as root
+#: (when not root: ``$XDG_DATA_HOME/containers/cache``).
 SYSTEM_BLOB_INFO_CACHE = Path("/var/lib/containers/cache")
-
-
-class RegistryError(DockerLabError):
-    """A push to, or a read from, the local registry failed."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -113,11 +114,7 @@ def split_reference(reference: str) -> tuple[str, str]:
     """
     if "@" in reference:
         raise RegistryError(f"{reference} is pinned by digest; the book pushes and pulls tags only.")
-    head, _, last = reference.rpartition("/")
-    if ":" in last:
-        name, tag = last.rsplit(":", 1)
-        return (f"{head}/{name}" if head else name), tag
-    return reference, "latest"
+    return references.split_reference(reference)
 
 
 @dataclass(frozen=True)
@@ -367,7 +364,7 @@ def local_registry(
     log = work / "registry.log"
     process: subprocess.Popen[bytes] | None = None
     try:
-        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("REGISTRY_")}
+        env = runstate.proxy_free_env(drop_prefixes=("REGISTRY_",))
         with open(log, "wb") as out:
             process = subprocess.Popen(registry_command(config, netns, binary), stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, env=env, start_new_session=True)
@@ -405,11 +402,7 @@ def push_image(image: str, registry: Registry, *, client: Any | None = None) -> 
     The push time covers what ``docker push`` does: compressing each layer with gzip and
     uploading it. The manifest is read back from the registry afterwards.
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    api = getattr(client, "api", client)
+    api = resolve_api(client)
     repository, tag = split_reference(image)
     target = f"{registry.address}/{repository}"
     api.tag(image, target, tag)
@@ -437,7 +430,9 @@ def recompress_command(source: str, target: str, compression: Compression, *, le
     recompresses every layer with ``compression``; the manifest becomes OCI (zstd has no Docker schema 2 type).
 
     >>> recompress_command("127.0.0.1:5000/golang:1.19", "127.0.0.1:5000/golang-zstd:1.19", "zstd")[2:]
-    ['--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'oci', '--dest-compress-format', 'zstd', 'docker://127.0.0.1:5000/golang:1.19', 'docker://127.0.0.1:5000/golang-zstd:1.19']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'oci', '--dest-compress-format', 'zstd',
+     'docker://127.0.0.1:5000/golang:1.19', 'docker://127.0.0.1:5000/golang-zstd:1.19']
     """
     if compression not in LAYER_TYPES:
         raise RegistryError(f"skopeo cannot write {compression!r} layers here: use 'gzip' or 'zstd'.")
@@ -499,7 +494,7 @@ def recompress(registry: Registry, image: str, compression: Compression = "zstd"
     repository, tag = split_reference(image)
     target_image = f"{repository}-{compression}:{tag}"
     command = recompress_command(registry.reference(image), registry.reference(target_image), compression, level=level)
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env = runstate.proxy_free_env()
     private = Path(tempfile.mkdtemp(prefix="ch09-skopeo-"))
     env["XDG_DATA_HOME"] = str(private)  # the blob info cache of a non-root skopeo
     try:
@@ -517,5 +512,6 @@ def recompress(registry: Registry, image: str, compression: Compression = "zstd"
     manifest = registry.manifest(*split_reference(target_image))
     if manifest.compression != compression:
         raise RegistryError(f"skopeo copied {image} but its layers are {manifest.compression}, not {compression}.")
-    return Recompressed(source=registry.reference(image), image=target_image, reference=registry.reference(target_image),
-                        seconds=seconds, manifest=manifest, command=tuple(command))
+    return Recompressed(source=registry.reference(image), image=target_image,
+                        reference=registry.reference(target_image), seconds=seconds, manifest=manifest,
+                        command=tuple(command))

@@ -1,4 +1,5 @@
-"""``make ci-rehearsal``: replay the GitHub workflow's build job here, as close to GitHub's runner as this machine allows.
+"""``make ci-rehearsal``: replay the GitHub workflow's build job here, as close to GitHub's runner as this
+machine allows.
 
 GitHub's ``ubuntu-24.04`` runner is a non-root user with passwordless sudo, an engine that already runs,
 and a fresh checkout. The rehearsal makes the same on this machine: a user ``ch09ci`` in the ``docker``
@@ -10,7 +11,8 @@ What it cannot rehearse (README): Docker Hub (bases are bootstrapped from Debian
 runner's own Docker version and Ubuntu's package set, and the ``uses:`` steps (the checkout is the fresh
 clone; setup-python is the machine's Python 3.11).
 
->>> should_run({"if": "failure()"}, failed=False), should_run({"if": "always()"}, failed=True), should_run({}, failed=True)
+>>> (should_run({"if": "failure()"}, failed=False), should_run({"if": "always()"}, failed=True),
+...  should_run({}, failed=True))
 (False, True, False)
 """
 
@@ -28,12 +30,10 @@ from typing import Any
 
 import yaml
 
+from dockerlab.errors import RehearsalError
+
 USER = "ch09ci"
 _EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
-
-
-class RehearsalError(RuntimeError):
-    """The rehearsal could not be set up, or a step failed; the message is one sentence."""
 
 
 def workflow_steps(path: Path, job: str = "build") -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ nothing here measures or invents a number.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from dockerlab.measure import ImageStats, LayerRow
 from dockerlab.sizes import human_size
@@ -115,7 +116,8 @@ def substitutes_note(names: Sequence[str], client: Any | None = None) -> str:
     items = "\n".join(f"- `{b.name}`: `{b.detail}` (`{b.packages}`)" for b in made)
     return (
         ":::{admonition} 대체 기반 이미지\n:class: note\n\n"
-        "이 빌드에서는 컨테이너 레지스트리에 닿을 수 없어, 이 페이지가 쓰는 다음 기반 이미지를 공식 이미지와 같은 방법으로 "
+        "이 빌드에서는 컨테이너 레지스트리에 닿을 수 없어, "
+        "이 페이지가 쓰는 다음 기반 이미지를 공식 이미지와 같은 방법으로 "
         "데비안 패키지에서 직접 만들어 공식 이름으로 태그했습니다. 크기는 공식 이미지와 다를 수 있습니다. "
         "전체 목록은 {doc}`/status`에 있습니다.\n\n"
         f"{items}\n:::"

@@ -22,13 +22,15 @@ import re
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from dockerlab.build import BuildResult, cli_env, docker_build, docker_cli
-from dockerlab.errors import DockerLabError
+from dockerlab.engine import resolve_api
+from dockerlab.errors import ReproducibleError
 from dockerlab.examples import example_dir
 from dockerlab.ownership import PROJECT, PROJECT_LABEL, image_labels
 
@@ -37,10 +39,6 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 #: Media types of an image index (a list of manifests) and of one image manifest.
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
-
-
-class ReproducibleError(DockerLabError):
-    """An archive could not be read, or a build for the comparison failed."""
 
 
 # --------------------------------------------------------------------------- SOURCE_DATE_EPOCH
@@ -74,7 +72,7 @@ def utc(seconds: float) -> str:
     >>> utc(1795885900)
     '2026-11-28T17:11:40Z'
     """
-    return datetime.fromtimestamp(int(seconds), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(seconds), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def source_date_epoch(folder: Path) -> Epoch:
@@ -190,7 +188,8 @@ def read_image(archive: tarfile.TarFile) -> OciImage:
 
 
 def oci_image(path: Path) -> OciImage:
-    """Read the image in the OCI layout archive at ``path`` (``--output type=oci,dest=PATH`` or ``docker image save``)."""
+    """Read the image in the OCI layout archive at ``path``
+    (``--output type=oci,dest=PATH`` or ``docker image save``)."""
     with tarfile.open(path) as archive:
         return read_image(archive)
 
@@ -391,7 +390,8 @@ def oci_output(dest: Path, rewrite_timestamp: bool = True) -> str:
 def reader_command(build: BuildResult, epoch: int | None, dest: Path | None = None) -> str:
     """The command as a reader types it: ``SOURCE_DATE_EPOCH=… docker buildx build …``, the archive by its name.
 
-    >>> b = BuildResult("", (), 0.0, "buildkit", ("docker", "buildx", "build", "--output=type=oci,dest=/t/x/a.tar", "--progress=plain", "."))
+    >>> command = ("docker", "buildx", "build", "--output=type=oci,dest=/t/x/a.tar", "--progress=plain", ".")
+    >>> b = BuildResult("", (), 0.0, "buildkit", command)
     >>> reader_command(b, 0, Path("/t/x/a.tar"))
     'SOURCE_DATE_EPOCH=0 docker buildx build --output=type=oci,dest=a.tar .'
     """
@@ -456,7 +456,7 @@ def reproducible_build(
 
 def build_refusal(context: Path, output: str, *, epoch: int | None = None, target: str | None = None,
                   host: str | None = None) -> str | None:
-    """Try ``docker buildx build --no-cache --output OUTPUT`` and return the builder's whole error (``None`` if it built).
+    """Try ``docker buildx build --no-cache --output OUTPUT``; return the builder's whole error (``None`` if it built).
 
     :func:`~dockerlab.build.docker_build` keeps one line of a failure; an exporter that is not
     supported explains itself over several (what to switch on, where to read more).
@@ -500,20 +500,12 @@ class LoadedBuild:
 
 def save_image(reference: str, dest: Path, client: Any | None = None) -> Path:
     """``docker image save REFERENCE -o DEST``."""
-    api = _api(client)
+    api = resolve_api(client)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with open(dest, "wb") as out:
         for chunk in api.get_image(reference):
             out.write(chunk)
     return dest
-
-
-def _api(client: Any | None) -> Any:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    return getattr(client, "api", client)
 
 
 def _image_id(api: Any, reference: str) -> str | None:
@@ -529,7 +521,7 @@ def forget_untagged(image_id: str, client: Any | None = None) -> bool:
     """Remove ``image_id`` if it is the book's (labelled), has no tag left and no container; True if removed."""
     from docker.errors import APIError, ImageNotFound
 
-    api = _api(client)
+    api = resolve_api(client)
     try:
         info = api.inspect_image(image_id)
     except ImageNotFound:
@@ -561,7 +553,7 @@ def loaded_build(
     (``--output type=docker,rewrite-timestamp=true``). The image the tag named before, if the
     build moved the tag away from it, is removed (it is the book's and has no other name).
     """
-    api = _api(client)
+    api = resolve_api(client)
     before = _image_id(api, tag)
     build = docker_build(
         context, tag, what=f"examples/{example}", target=target, no_cache=True,
@@ -619,11 +611,14 @@ def copy_image_to(host: str, reference: str) -> str:
     return load.stdout.strip()
 
 
-def changed_paths(changes: Iterable[FileChange], what: Sequence[str] = ("mtime", "content", "metadata",
-                                                                         "only in first", "only in second")) -> list[str]:
+def changed_paths(
+    changes: Iterable[FileChange],
+    what: Sequence[str] = ("mtime", "content", "metadata", "only in first", "only in second"),
+) -> list[str]:
     """The paths of ``changes`` of the given kinds, in order, each once.
 
-    >>> changed_paths([FileChange(1, "etc", "mtime", 1.0, 2.0), FileChange(2, "webapi", "content", 1.0, 2.0)], ["mtime"])
+    >>> changes = [FileChange(1, "etc", "mtime", 1.0, 2.0), FileChange(2, "webapi", "content", 1.0, 2.0)]
+    >>> changed_paths(changes, ["mtime"])
     ['etc']
     """
     seen: list[str] = []

@@ -26,12 +26,29 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 Kind = Literal["process", "netns", "link", "folder"]
+
+
+def proxy_free_env(
+    *, drop: Collection[str] = (), drop_prefixes: tuple[str, ...] = (), environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment for a helper process that talks only to this machine (a registry, a second ``dockerd``,
+    ``skopeo``): this process's (or ``environ``), less every ``*_proxy`` variable in either case, the names in
+    ``drop`` and the names starting with one of ``drop_prefixes``.
+
+    >>> proxy_free_env(environ={"HTTPS_PROXY": "p", "no_proxy": "n", "PATH": "/bin", "DOCKER_HOST": "h"},
+    ...                drop={"DOCKER_HOST"})
+    {'PATH': '/bin'}
+    """
+    source = os.environ if environ is None else environ
+    return {key: value for key, value in source.items()
+            if not key.lower().endswith("_proxy") and key not in drop and not key.startswith(drop_prefixes)}
 
 
 @dataclass(frozen=True)
@@ -178,9 +195,9 @@ def undo(record: Record) -> None:
         if record.name.isdigit():
             _stop_process(int(record.name), record.hint)
     elif record.kind == "netns":
-        for pid in subprocess.run(["ip", "netns", "pids", record.name], capture_output=True, text=True).stdout.split():
+        for word in subprocess.run(["ip", "netns", "pids", record.name], capture_output=True, text=True).stdout.split():
             try:
-                os.kill(int(pid), signal.SIGKILL)
+                os.kill(int(word), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
         subprocess.run(["ip", "netns", "del", record.name], capture_output=True)

@@ -19,26 +19,22 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
-from docker.errors import APIError, NotFound
-
-from dockerlab.errors import DockerLabError
-from dockerlab.tlslab import LabCerts, make_lab_certs
+from dockerlab.engine import remove_quietly, resolve_client
+from dockerlab.errors import DockerLabError, ServiceNotReady
 from dockerlab.examples import work_dir
 from dockerlab.ownership import container_labels
+from dockerlab.tlslab import LabCerts, make_lab_certs
 
 #: Seconds a service may take to answer its health check before the run fails.
 HEALTH_TIMEOUT = 30.0
 #: Seconds one HTTP request may take.
 REQUEST_TIMEOUT = 10.0
-
-
-class ServiceNotReady(DockerLabError):
-    """A service container did not answer its health check in time, or exited first."""
 
 
 @dataclass(frozen=True)
@@ -136,14 +132,6 @@ def wait_until_healthy(
         sleep(interval)
 
 
-def _client(client: Any | None) -> Any:
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
-    return client
-
-
 @contextmanager
 def labelled_network(purpose: str, *, client: Any | None = None) -> Iterator[str]:
     """A private bridge network for a few containers (removed at the end); yields its name.
@@ -152,16 +140,13 @@ def labelled_network(purpose: str, *, client: Any | None = None) -> Iterator[str
     ...     net.startswith("ch09-webapi-")
     True
     """
-    client = _client(client)
+    client = resolve_client(client)
     name = f"ch09-{purpose}-{uuid.uuid4().hex[:8]}"
     network = client.networks.create(name, driver="bridge", labels=container_labels())
     try:
         yield name
     finally:
-        try:
-            network.remove()
-        except (APIError, NotFound):
-            pass
+        remove_quietly(network)
 
 
 @contextmanager
@@ -186,7 +171,7 @@ def serving(
     container is removed when the block ends. ``network``/``aliases`` attach it to a
     network made with :func:`labelled_network`.
     """
-    client = _client(client)
+    client = resolve_client(client)
     kwargs.setdefault("cap_drop", ["ALL"])
     kwargs.setdefault("security_opt", ["no-new-privileges"])
     labels = container_labels(kwargs.pop("labels", None))
@@ -218,10 +203,7 @@ def serving(
                            fetch=lambda u, p: probe(u, p, cafile=cafile, timeout=2.0))
         yield url
     finally:
-        try:
-            container.remove(force=True)
-        except (APIError, NotFound):
-            pass
+        remove_quietly(container, force=True)
 
 
 @contextmanager
@@ -239,7 +221,8 @@ def https_upstream(
     Containers on ``network`` reach it as ``https://upstream:8443``; only the server's
     certificate and key are mounted (read-only), never the CA's key.
 
-    >>> with labelled_network("webapi") as net, https_upstream("ch09/webapi:scratch", tls, net) as api:  # doctest: +SKIP
+    >>> with (labelled_network("webapi") as net,  # doctest: +SKIP
+    ...       https_upstream("ch09/webapi:scratch", tls, net) as api):
     ...     api
     'https://upstream:8443'
     """
@@ -292,7 +275,7 @@ def add_internal_ca(context: Path, tls: LabCerts | None = None) -> Path:
     return Path(shutil.copy(tls.ca_cert, Path(context) / INTERNAL_CA_FILE))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _book_tls(folder: Path) -> LabCerts:
     """The book's internal CA, made (or checked) once per process: every build of a page then gets the same CA,
     so the ``COPY internal-ca.crt`` step (and the ``update-ca-certificates`` after it) can come from the cache."""

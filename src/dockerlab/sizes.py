@@ -7,6 +7,8 @@ significant digits, Go's ``%.*g`` verb and no space before the unit.
 
 from __future__ import annotations
 
+import math
+
 _DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 
 
@@ -38,6 +40,21 @@ def human_size(size: float, precision: int = 3) -> str:
     return f"{_go_g(value, precision)}{_DECIMAL_UNITS[index]}"
 
 
+def format_percent(part: float, whole: float = 1.0, *, digits: int) -> str:
+    """``part / whole`` as a percentage with ``digits`` decimals (``part`` alone is a ratio when ``whole`` is 1);
+    "–" when it is not a number, "∞" when it is infinite. Every percentage the helper prints comes from here.
+
+    >>> format_percent(1, 8, digits=1), format_percent(0.25, digits=2), format_percent(float("nan"), digits=2)
+    ('12.5%', '25.00%', '–')
+    """
+    value = 100.0 * part / whole
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:.{digits}f}%"
+
+
 def ratio_text(part: float, whole: float) -> str:
     """Return ``part / whole`` as a percentage with one decimal.
 
@@ -46,4 +63,4 @@ def ratio_text(part: float, whole: float) -> str:
     """
     if whole <= 0:
         raise ValueError("the whole must be positive")
-    return f"{100.0 * part / whole:.1f}%"
+    return format_percent(part, whole, digits=1)

@@ -22,22 +22,21 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
+from dockerlab.errors import FrontMatterError
+
 logger = logging.getLogger(__name__)
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
 _SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
-
-
-class FrontMatterError(ValueError):
-    """A page's front matter or its ``depends:`` list cannot be read; the message is one sentence."""
 
 
 def front_matter_depends(text: str) -> list[str]:
@@ -110,8 +109,9 @@ def digest_path(path: Path) -> str:
 
 def _store(env: BuildEnvironment) -> dict[str, dict[str, str]]:
     if not hasattr(env, "dockerlab_depends"):
-        env.dockerlab_depends = {}  # type: ignore[attr-defined]
-    return env.dockerlab_depends  # type: ignore[attr-defined]
+        env.dockerlab_depends = {}  # type: ignore[attr-defined]  # an extension's data lives on the env (pickled)
+    store: dict[str, dict[str, str]] = env.dockerlab_depends  # type: ignore[attr-defined]
+    return store
 
 
 def _root(app: Sphinx) -> Path:

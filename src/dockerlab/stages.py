@@ -11,7 +11,8 @@ BuildKit's log leaves out the steps that only edit the image config (``ENV``, ``
 * :func:`buildkit_log_by_stage` reads BuildKit's plain progress (``#9 [build 5/5] RUN ...``,
   ``#9 CACHED``); a stage the target does not need never shows up there.
 
->>> stages = dockerfile_stages("FROM golang AS build\\nFROM build AS test\\nFROM scratch AS app\\nCOPY --from=build /a /a")
+>>> stages = dockerfile_stages("FROM golang AS build\\nFROM build AS test\\n"
+...                            "FROM scratch AS app\\nCOPY --from=build /a /a")
 >>> sorted(needed_by(stages, "app"))
 ['app', 'build']
 """
@@ -20,8 +21,8 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
 
 from dockerlab.build import logged_steps
 from dockerlab.errors import DockerLabError
@@ -92,7 +93,7 @@ def instructions(text: str) -> Iterator[str]:
 def _flags(words: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Split ``--name=value`` flags from the arguments of one instruction."""
     flags: dict[str, list[str]] = {}
-    rest = []
+    rest: list[str] = []
     for word in words:
         if word.startswith("--") and not rest:
             name, _, value = word[2:].partition("=")
@@ -115,7 +116,8 @@ def dockerfile_stages(text: str) -> dict[str, Stage]:
     A stage uses another through ``FROM <stage>``, ``COPY --from=<stage>`` (a name or an index)
     and ``RUN --mount=type=bind|cache,from=<stage>``. ``--from=<image>`` names no stage and is left out.
 
-    >>> s = dockerfile_stages("FROM golang:1.19 AS build\\nFROM build AS test\\nFROM scratch\\nCOPY --link --from=0 /a /a")
+    >>> s = dockerfile_stages("FROM golang:1.19 AS build\\nFROM build AS test\\n"
+    ...                       "FROM scratch\\nCOPY --link --from=0 /a /a")
     >>> [(x.name, x.base, sorted(x.uses)) for x in s.values()]
     [('build', 'golang:1.19', []), ('test', 'build', ['build']), ('stage-2', 'scratch', ['build'])]
     """
@@ -268,8 +270,10 @@ class TimedStep:
 def timed_steps(log: Sequence[str]) -> list[TimedStep]:
     """BuildKit's steps with their own duration (``#9 DONE 57.0s``), in the order they started.
 
-    >>> timed_steps(["#9 [build 4/4] RUN go build", "#9 ...", "#9 DONE 57.0s", "#5 [build 2/4] WORKDIR /src", "#5 CACHED"])
-    [TimedStep(number=9, stage='build', instruction='RUN go build', seconds=57.0), TimedStep(number=5, stage='build', instruction='WORKDIR /src', seconds=None)]
+    >>> timed_steps(["#9 [build 4/4] RUN go build", "#9 ...", "#9 DONE 57.0s",
+    ...              "#5 [build 2/4] WORKDIR /src", "#5 CACHED"])  # doctest: +NORMALIZE_WHITESPACE
+    [TimedStep(number=9, stage='build', instruction='RUN go build', seconds=57.0),
+     TimedStep(number=5, stage='build', instruction='WORKDIR /src', seconds=None)]
     """
     headers: dict[int, tuple[str, str]] = {}
     done: dict[int, float] = {}

@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from dockerlab.bases import KNOWN_BASES, UNAVAILABLE_KO, ensure_base
+from dockerlab.engine import resolve_client
 from dockerlab.errors import BaseImageError
 from dockerlab.report import markdown_table, size_header
 from dockerlab.sizes import human_size
@@ -54,10 +55,7 @@ def buildkit_version() -> str:
 
 def versions_table(client: Any | None = None) -> str:
     """Docker CLI, engine, containerd, BuildKit, buildx, image store and SDK versions as a table."""
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     version = client.version()
     info = client.info()
     components = {c.get("Name"): c.get("Version") for c in version.get("Components") or []}

@@ -20,6 +20,7 @@ from typing import Any
 
 from dockerlab.examples import BuiltImage, build_example
 from dockerlab.gobuild import GoBuild, go_build
+from dockerlab.references import split_reference
 
 _GIT = ["git", "-c", "user.name=ch09", "-c", "user.email=ch09@example.invalid", "-c", "init.defaultBranch=main"]
 _FIXED_DATES = {"GIT_AUTHOR_DATE": "2025-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2025-01-01T00:00:00Z"}
@@ -43,7 +44,7 @@ def without_dockerignore(context: Path) -> None:
     add_working_copy_junk(context)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def debian_package(package: str) -> dict[str, str]:
     """The mirror URL and SHA-256 of ``package``'s .deb as the host's apt knows them, as build args.
 
@@ -72,7 +73,8 @@ GO_PROGRAMS: dict[str, tuple[str, str, str]] = {
 def build_go_variant(program: str, variant: str, **kwargs: Any) -> tuple[BuiltImage, GoBuild, bytes]:
     """Compile ``program`` with ``variant``'s flags in a staged context, build ``ch09/tech-go-<program>:<variant>``.
 
-    Returns the image, how the binary was compiled, and the build folder's path (as bytes, to look for it in the binary).
+    Returns the image, how the binary was compiled, and the build folder's path (as bytes, to look for it
+    in the binary).
     """
     example, source, binary = GO_PROGRAMS[program]
     flags, env = GO_VARIANTS[variant]
@@ -117,7 +119,8 @@ SLIM_BASES = ("debian:bookworm", "debian:bookworm-slim")
 
 def build_slim_base_pair() -> dict[str, BuiltImage]:
     """Page 03-3's pair: the same Python app on debian:bookworm and on debian:bookworm-slim."""
-    return {base: build_example("tech-slim-base", "ch09/tech-slim-base:" + base.split(":")[1], buildargs={"BASE": base})
+    return {base: build_example("tech-slim-base", "ch09/tech-slim-base:" + split_reference(base)[1],
+                                buildargs={"BASE": base})
             for base in SLIM_BASES}
 
 

@@ -20,14 +20,16 @@ import subprocess
 import tarfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-from docker.errors import APIError, NotFound
+from docker.errors import APIError
 
-from dockerlab.errors import DockerLabError
+from dockerlab.engine import remove_quietly, resolve_client
+from dockerlab.errors import TlsLabError
 from dockerlab.ownership import container_labels
 
 #: Where Go's crypto/x509 (and Debian, and distroless) looks first for the CA bundle on Linux.
@@ -38,10 +40,6 @@ SYSTEM_BUNDLE = Path(CA_BUNDLE_PATH)
 SERVER_PORT = 8443
 SERVER_TLS_DIR = "tls"
 CA_NAME = "CH09 lab CA"
-
-
-class TlsLabError(DockerLabError):
-    """The TLS lab could not make its certificates or start its server."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,8 @@ def _still_good(certs: LabCerts, seconds: int = 86_400) -> bool:
         return False
     try:
         for cert in (certs.ca_cert, certs.server_cert):
-            _openssl(["x509", "-in", str(cert), "-noout", "-checkend", str(seconds)], "check the validity", certs.folder)
+            _openssl(["x509", "-in", str(cert), "-noout", "-checkend", str(seconds)], "check the validity",
+                     certs.folder)
         # The SAN line reads "DNS:upstream, DNS:localhost, IP Address:..."; split on commas, not spaces.
         names = {part.strip() for part in describe_cert(certs.server_cert).replace("\n", ",").split(",")}
         named = f"DNS:{certs.hostname}" in names
@@ -219,10 +218,7 @@ def https_server(image: str, certs: LabCerts, *, client: Any | None = None,
     >>> with https_server("ch09/https-server:latest", certs) as server:  # doctest: +SKIP
     ...     try_run("ch09/https-get:ca", [server.url], network=server.network).output
     """
-    if client is None:
-        from dockerlab.engine import docker_client
-
-        client = docker_client()
+    client = resolve_client(client)
     suffix = uuid.uuid4().hex[:8]
     labels = container_labels()
     try:
@@ -241,12 +237,6 @@ def https_server(image: str, certs: LabCerts, *, client: Any | None = None,
             _wait_for_log(container, ready_text, timeout)
             yield HttpsServer(f"https://{certs.hostname}:{SERVER_PORT}/", network.name, container.name, certs.hostname)
         finally:
-            try:
-                container.remove(force=True)
-            except (APIError, NotFound):
-                pass
+            remove_quietly(container, force=True)
     finally:
-        try:
-            network.remove()
-        except (APIError, NotFound):
-            pass
+        remove_quietly(network)

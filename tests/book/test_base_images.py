@@ -50,7 +50,8 @@ def test_every_image_size_in_a_table_is_the_engine_size(built_book, engine, page
             try:
                 stats = image_stats(tag)
             except ImageNotFound:
-                assert row[1] == "사용할 수 없음", f"{page}: {tag} is shown with a size but the engine has no such image"
+                assert row[1] == "사용할 수 없음", (
+                    f"{page}: {tag} is shown with a size but the engine has no such image")
                 assert not re.search(r"\d", " ".join(row[1:])), f"{page}: numbers shown for the missing {tag}"
                 continue
             assert row[1] == stats.human, f"{page}: {tag} shown as {row[1]}, engine says {stats.human}"

@@ -6,7 +6,7 @@ Screenshots of every page are kept in test-artifacts/screenshots/ (CI uploads th
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
 import pytest

@@ -15,7 +15,8 @@ from dockerlab.leaks import find_bytes
 PAGE = "03-5-buildkit"
 DOC = f"chapters/{PAGE}"
 #: The first column of the leak table, as the HTML reads, and the variant each row is about.
-VARIANTS = {"ARG (빌드 인자)": "arg", "ENV (환경 변수)": "env", "COPY 후 rm": "copy", "RUN --mount=type=secret": "secret"}
+VARIANTS = {"ARG (빌드 인자)": "arg", "ENV (환경 변수)": "env", "COPY 후 rm": "copy",
+            "RUN --mount=type=secret": "secret"}
 
 
 def _glue(book) -> dict[str, object]:

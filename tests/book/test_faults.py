@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from tests.conftest import ROOT
 
 CHAPTER_HEAD = """---
@@ -110,7 +109,8 @@ def test_sphinx_warning_fails_the_build(tmp_path: Path) -> None:
 
 
 def test_unreachable_registry_is_named(tmp_path: Path, engine) -> None:
-    src = mini_book(tmp_path, 'from dockerlab import ensure_base\nensure_base("ch09test/missing:1", registry="127.0.0.1:9")')
+    src = mini_book(tmp_path,
+                    'from dockerlab import ensure_base\nensure_base("ch09test/missing:1", registry="127.0.0.1:9")')
     proc = build(src, tmp_path / "out")
     assert_failed_cleanly(proc, tmp_path / "out")
     line = last_line(proc)

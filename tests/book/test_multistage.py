@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from dockerlab import image_stats
-from dockerlab.stages import dockerfile_stages, needed_by, stages_through
 from dockerlab.report import size_header
+from dockerlab.stages import dockerfile_stages, needed_by, stages_through
 
 MULTISTAGE = "chapters/04-1-multistage"
 BUILDERS = "chapters/04-2-builders"
@@ -202,7 +202,7 @@ def test_closing_table_lists_every_book_image_largest_first_with_engine_sizes(bu
     tags = [row[header.index("이미지")] for row in table[1:]]
     exact = [int(row[header.index("정확한 바이트 수")].replace(",", "")) for row in table[1:]]
     assert exact == sorted(exact, reverse=True)
-    for tag, row in zip(tags, table[1:]):
+    for tag, row in zip(tags, table[1:], strict=True):
         assert row[header.index("크기")] == image_stats(tag, engine).human, tag
     # Images of every section are there, as built by this build.
     for tag in ("ch09/hello:latest", "ch09/webapi:single", *RUNTIMES, "ch09/floor:tiny-elf", "golang:1.19"):

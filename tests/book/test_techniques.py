@@ -82,7 +82,7 @@ PAIRS = [
 def test_before_after_table_equals_the_engine(built_book, engine) -> None:
     (rows,) = _tables(built_book.page("chapters/03-4-efficiency"), "기법")
     assert len(rows) - 1 == len(PAIRS)
-    for (_, before_size, after_size, saved), (before, after) in zip(rows[1:], PAIRS):
+    for (_, before_size, after_size, saved), (before, after) in zip(rows[1:], PAIRS, strict=False):
         b, a = image_stats(f"ch09/{before}"), image_stats(f"ch09/{after}")
         assert (before_size, after_size) == (b.human, a.human), (before, after)
         assert b.size > a.size, f"{before} is not larger than {after}"

@@ -73,7 +73,7 @@ def test_the_lab_is_removed_after_an_error_in_the_block(engine, tls_images, cert
     before = _lab_objects(engine)
     with pytest.raises(ZeroDivisionError):
         with https_server(tls_images["server"], certs, client=engine):
-            1 / 0
+            1 / 0  # noqa: B018 - the error is the point
     assert _lab_objects(engine) == before
 
 

@@ -32,7 +32,8 @@ def test_slim_is_smaller_and_has_no_man_pages(engine) -> None:
 
 
 def test_busybox_applets_are_hard_links_to_one_binary(engine) -> None:
-    out = run_image("busybox:latest", ["sh", "-c", "ls -i /bin/busybox /bin/sh /bin/ls | awk '{print $1}' | sort -u | wc -l"])
+    out = run_image("busybox:latest",
+                    ["sh", "-c", "ls -i /bin/busybox /bin/sh /bin/ls | awk '{print $1}' | sort -u | wc -l"])
     assert out.strip() == "1"
     assert image_stats("busybox:latest").layers == 1
 

@@ -73,8 +73,8 @@ def test_a_heredoc_run_is_the_chained_run_layer_for_layer(engine, tracked) -> No
 
 def test_a_heredoc_goes_on_after_a_failure_unless_set_e(engine, tracked) -> None:
     ensure_base("busybox:latest", client=engine)
-    built = build_example("bk-heredoc", tracked.image("ch09/test-bk-heredoc:no-set-e"), dockerfile="Dockerfile.no-set-e",
-                          nocache=True, root=ROOT)
+    built = build_example("bk-heredoc", tracked.image("ch09/test-bk-heredoc:no-set-e"),
+                          dockerfile="Dockerfile.no-set-e", nocache=True, root=ROOT)
     assert "still running after a failed command" in step_output(built.log)
 
     def with_set_e(context: Path) -> None:
@@ -121,7 +121,8 @@ def test_cache_mounts_serve_the_next_build_and_never_enter_a_layer(engine, track
         return prepare
 
     def build(name: str, ids: str, packages: str, **kwargs):
-        return build_example("bk-apt-cache", tracked.image(f"ch09/test-bk-apt-cache:{name}"), dockerfile="Dockerfile.cache",
+        return build_example("bk-apt-cache", tracked.image(f"ch09/test-bk-apt-cache:{name}"),
+                             dockerfile="Dockerfile.cache",
                              buildargs={"PACKAGES": packages}, prepare=staged(ids, kwargs.pop("whole", False)),
                              root=ROOT, **kwargs)
 
@@ -186,7 +187,8 @@ def test_only_the_secret_mount_keeps_the_token_out_of_the_image(engine, tracked)
     assert env_places == {"config.Env", "history"}
     assert [(f.part, f.location) for f in found["copy"]] == [("layer", "tmp/token")]
     # The server container is gone with the block.
-    assert not engine.containers.list(all=True, filters={"ancestor": "busybox:latest", "label": "org.ch09book.project=ch09"})
+    assert not engine.containers.list(all=True,
+                                      filters={"ancestor": "busybox:latest", "label": "org.ch09book.project=ch09"})
 
 
 # --------------------------------------------------------------------------- COPY --link
@@ -213,7 +215,8 @@ def test_copy_link_falls_back_to_a_plain_copy_on_the_graph_driver_store(engine, 
                 "bk-link", tracked.image(f"ch09/test-bk-link:{variant}-{base.split(':')[1]}"),
                 dockerfile=f"Dockerfile.{variant}", prepare=prepare, buildargs={"BASE": base}, root=ROOT)
     ids = {key: _last_diff_id(engine, b.tag) for key, b in built.items()}
-    copy_cached = {key: [s.cached for s in logged_steps(b.log) if s.instruction.startswith("COPY")] for key, b in built.items()}
+    copy_cached = {key: [s.cached for s in logged_steps(b.log) if s.instruction.startswith("COPY")]
+                   for key, b in built.items()}
     # The base changed: --link did not spare the copy. (The new layer's diff ID may still equal the first one: copying
     # the same bytes again can give a byte-identical tar, as a CI run showed, so the ID cannot tell the two apart.)
     assert copy_cached["link", "debian:bookworm"] == [False]

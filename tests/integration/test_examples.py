@@ -89,7 +89,8 @@ def test_failing_run_step_is_reported_with_buildkit_message(tmp_path: Path, trac
     _example(tmp_path, "failing", "FROM busybox\nRUN exit 3\n")
     tracked.image("ch09/test-failing:latest")
     with pytest.raises(ExampleBuildError, match=r'^examples/failing: docker buildx build failed: failed to solve: '
-                                                r'process "/bin/sh -c exit 3" did not complete successfully: exit code: 3$'):
+                                                r'process "/bin/sh -c exit 3" did not complete successfully: '
+                                                r'exit code: 3$'):
         build_example("failing", "ch09/test-failing:latest", root=tmp_path)
 
 

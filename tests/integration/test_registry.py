@@ -92,7 +92,8 @@ def test_a_zstd_copy_has_zstd_layers_and_the_books_engine_pulls_and_runs_it(engi
         copy = recompress(registry, tag, "zstd")
         assert copy.image == f"ch09/zstd-probe-zstd:{token}"
         assert copy.manifest.media_type == "application/vnd.oci.image.manifest.v1+json"
-        assert copy.manifest.layer_media_types == ["application/vnd.oci.image.layer.v1.tar+zstd"] * len(pushed.manifest.layers)
+        assert copy.manifest.layer_media_types == (
+            ["application/vnd.oci.image.layer.v1.tar+zstd"] * len(pushed.manifest.layers))
         assert registry.manifest(*split_reference(copy.image)) == copy.manifest
         assert registry.manifest(*split_reference(tag)).compression == "gzip"  # the source is untouched
         repository, copy_tag = split_reference(copy.reference)

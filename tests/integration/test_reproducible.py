@@ -19,8 +19,16 @@ from dockerlab.bases import add_rootfs_tarball
 from dockerlab.coldnode import cold_node
 from dockerlab.gobuild import go_build
 from dockerlab.hello import compile_hello
-from dockerlab.reproducible import (DIGEST, build_refusal, compare_archives, file_sha256, image_files, loaded_build,
-                                    private_context, reproducible_build)
+from dockerlab.reproducible import (
+    DIGEST,
+    build_refusal,
+    compare_archives,
+    file_sha256,
+    image_files,
+    loaded_build,
+    private_context,
+    reproducible_build,
+)
 from tests.conftest import ROOT
 
 EPOCH = 1_700_000_000
@@ -79,7 +87,8 @@ def test_on_the_books_engine_rewrite_timestamp_is_ignored(hello_contexts, tracke
     diff = compare_archives(first.archive, second.archive)
     assert [(c.layer, c.path, c.what) for c in diff.files] == [(1, "hello", "mtime")]
     # The binaries' own times, not the epoch.
-    assert {f.mtime for f in image_files(first.archive)[0].values()} == {int((hello_contexts[0] / "hello").stat().st_mtime)}
+    assert {f.mtime for f in image_files(first.archive)[0].values()} == {
+        int((hello_contexts[0] / "hello").stat().st_mtime)}
 
 
 def test_on_the_books_engine_the_docker_driver_refuses_oci_archives(hello_contexts, tmp_path) -> None:

@@ -66,8 +66,8 @@ def test_dockerignore_keeps_the_junk_out_of_the_context_and_the_image(engine, tr
         def run(context: Path) -> None:
             prepare(context)
             ignore = context / ".dockerignore"
-            exclude = [l.strip() for l in ignore.read_text().splitlines()
-                       if l.strip() and not l.startswith("#")] if ignore.exists() else []
+            exclude = [line.strip() for line in ignore.read_text().splitlines()
+                       if line.strip() and not line.startswith("#")] if ignore.exists() else []
             with context_tar(str(context), exclude=exclude, dockerfile=("Dockerfile", None)) as tar:
                 sent[prepare] = tar.seek(0, os.SEEK_END)
         return run
@@ -124,7 +124,8 @@ def test_cgo_net_binary_is_dynamic_and_fails_in_scratch(engine, tracked) -> None
     def variant(name: str, flags: list[str], env: dict[str, str]):
         def prepare(context: Path) -> None:
             compiled[name] = go_build(context, [*flags, "-o", "app", "main.go"], "app", env=env)
-        return build_example("tech-go-flags", tracked.image(f"ch09/test-tech-go-net:{name}"), prepare=prepare, root=ROOT)
+        return build_example("tech-go-flags", tracked.image(f"ch09/test-tech-go-net:{name}"), prepare=prepare,
+                             root=ROOT)
 
     default = variant("default", [], {"CGO_ENABLED": "1", "GOFLAGS": ""})
     static = variant("static", [], STATIC)

@@ -4,8 +4,16 @@ from pathlib import Path
 import pytest
 
 from dockerlab import bases
-from dockerlab.bases import (MINIMIZING_CONFIG, RECIPE_LABEL, SOURCE_LABEL, _minimize, _slimify, _tar_rootfs,
-                             base_provenance, ensure_base)
+from dockerlab.bases import (
+    MINIMIZING_CONFIG,
+    RECIPE_LABEL,
+    SOURCE_LABEL,
+    _minimize,
+    _slimify,
+    _tar_rootfs,
+    base_provenance,
+    ensure_base,
+)
 from dockerlab.errors import BaseImageError
 
 from .fakes import FakeAPI, FakeClient, image_info
@@ -107,3 +115,25 @@ def test_a_pulled_copy_of_a_bootstrapped_image_is_pulled_and_keeps_its_recipe() 
     base = base_provenance("b:1", FakeClient(api))
     assert (base.origin, base.packages) == ("pulled", "busybox-static=1")
     assert base.detail.startswith("127.0.0.1:5000/b@sha256:")
+
+
+@pytest.mark.parametrize(
+    ("name", "repo", "tag"),
+    [
+        ("127.0.0.1:5000/ch09/busybox:1.36", "127.0.0.1:5000/ch09/busybox", "1.36"),
+        ("localhost:5000/debian:bookworm-slim", "localhost:5000/debian", "bookworm-slim"),
+        ("ch09/distroless-static:debian12", "ch09/distroless-static", "debian12"),
+    ],
+)
+def test_a_registry_port_in_a_base_name_is_not_its_tag(name: str, repo: str, tag: str) -> None:
+    api = FakeAPI()
+    base = bases.pull_base(name, client=FakeClient(api))
+    assert ("pull", {"repo": repo, "tag": tag}) in api.calls
+    assert base.name == name
+
+
+def test_a_base_named_with_a_registry_port_and_no_tag_is_pulled_as_latest() -> None:
+    api = FakeAPI()
+    base = ensure_base("127.0.0.1:5000/busybox", client=FakeClient(api))
+    assert ("pull", {"repo": "127.0.0.1:5000/busybox", "tag": "latest"}) in api.calls
+    assert base.name == "127.0.0.1:5000/busybox:latest"

@@ -6,7 +6,7 @@ CELL_ERROR_LOG = """
 The above exception was the direct cause of the following exception:
 Traceback (most recent call last):
 myst_nb.core.execute.base.ExecutionError: /tmp/book/chapters/02-1-scratch.md
-"""
+"""  # noqa: E501 - a notebook's traceback, as nbclient reports it
 
 TIMEOUT_LOG = """
 nbclient.exceptions.CellTimeoutError: A cell timed out while it was being executed, after 5 seconds.

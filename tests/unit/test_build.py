@@ -71,8 +71,9 @@ def test_error_line_is_buildkits_final_error() -> None:
 
 
 def test_error_line_of_the_classic_builder_and_of_the_cli() -> None:
-    classic = ["Step 1/2 : FROM busybox", "Error response from daemon: dockerfile parse error line 2: Unknown flag: link"]
-    assert error_line(classic, "classic") == "Error response from daemon: dockerfile parse error line 2: Unknown flag: link"
+    refused = "Error response from daemon: dockerfile parse error line 2: Unknown flag: link"
+    classic = ["Step 1/2 : FROM busybox", refused]
+    assert error_line(classic, "classic") == refused
     assert error_line([], "buildkit") == "no output"
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def test_every_path_of_the_node_lives_under_its_root() -> None:
 def test_the_engine_shares_nothing_with_the_first_one() -> None:
     paths = NodePaths(Path("/n"))
     command = dockerd_command(paths, bridge="ch09nabc")
-    pairs = dict(zip(command[1::2], command[2::2]))
+    pairs = dict(zip(command[1::2], command[2::2], strict=False))
     assert pairs["--config-file"] == "/n/daemon.json"
     assert pairs["--data-root"] == "/n/data"
     assert pairs["--exec-root"] == "/n/exec"
@@ -310,7 +310,9 @@ class _StoreClient:
         return {"Driver": "overlayfs" if self.driver_status else "overlay2", "DriverStatus": self.driver_status}
 
 
-def _store_node(tmp_path: Path, image_store: str, driver_status: list[list[str]]) -> tuple[ColdNode, list[tuple[str, ...]]]:
+def _store_node(
+    tmp_path: Path, image_store: str, driver_status: list[list[str]]
+) -> tuple[ColdNode, list[tuple[str, ...]]]:
     calls: list[tuple[str, ...]] = []
 
     def docker(*args: str, check: bool = True) -> str:
@@ -345,3 +347,17 @@ def test_store_sizes_refuses_a_node_whose_engine_uses_another_store(tmp_path: Pa
     node, _ = _store_node(tmp_path, "containerd", [])
     with pytest.raises(ColdNodeError, match="started with the containerd image store but docker info reports overlay2"):
         node.store_sizes("r/x:1")
+
+
+def test_the_node_s_dockerd_gets_no_proxy_and_no_docker_host(tmp_path: Path, temp_root: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    monkeypatch.setenv("no_proxy", "localhost")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///the/first/engine.sock")
+    seen = tmp_path / "env.txt"
+    fake = _fake_dockerd(tmp_path, f"env > {seen}\necho 'level=error msg=\"failed: stop here\"'\nexit 1\n")
+    with pytest.raises(ColdNodeError, match="stop here"):
+        with cold_node(binary=fake, own_bridge=False):
+            pass
+    names = {line.split("=", 1)[0] for line in seen.read_text().splitlines() if "=" in line}
+    assert "PATH" in names
+    assert not {"HTTPS_PROXY", "no_proxy", "DOCKER_HOST"} & names

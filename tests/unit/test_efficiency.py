@@ -38,7 +38,8 @@ def test_dive_reference_case_scores_three_quarters():
         L(("etc/.wh.nginx", 0)),
     ])
     assert result.score == 0.75
-    assert [(w.path, w.cumulative_size, w.layers) for w in result.inefficiencies] == [("/etc/nginx/nginx.conf", 7000, 2)]
+    wasted = [(w.path, w.cumulative_size, w.layers) for w in result.inefficiencies]
+    assert wasted == [("/etc/nginx/nginx.conf", 7000, 2)]
     assert result.wasted_bytes == 7000
     assert result.size_bytes == 20000
     assert result.user_size_bytes == 15000
@@ -219,7 +220,7 @@ class FakeAPI:
             raise ImageNotFound(f"No such image: {tag}")
         paths = [f"{i:064x}/layer.tar" for i in range(len(self.layers))]
         files = [("manifest.json", json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": paths}]).encode())]
-        files += list(zip(paths, self.layers))
+        files += list(zip(paths, self.layers, strict=True))
         yield _tar([(name, data) for name, data in files])
 
 

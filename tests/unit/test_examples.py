@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab.errors import DockerLabError, ExampleBuildError
 from dockerlab.build import BuildResult
+from dockerlab.errors import DockerLabError, ExampleBuildError
 from dockerlab.examples import EXAMPLE_LABEL, PROJECT_LABEL, build_example, project_root, run_image
 
 from .fakes import FakeAPI, FakeClient, FakeContainer, image_info
@@ -51,14 +51,16 @@ def test_build_stages_a_copy_and_labels_the_image(book: Path, monkeypatch) -> No
     fake = FakeBuild(client.api)
     monkeypatch.setattr("dockerlab.examples.docker_build", fake)
     seen = []
-    built = build_example("demo", "ch09/demo:latest", prepare=lambda ctx: seen.append(ctx) or (ctx / "extra").write_text("y"),
+    built = build_example("demo", "ch09/demo:latest",
+                          prepare=lambda ctx: seen.append(ctx) or (ctx / "extra").write_text("y"),
                           client=client, root=book, target="t", buildargs={"A": "1"})
     call = fake.calls[0]
     assert call["context"] == seen[0]
     assert seen[0] != book / "examples" / "demo"
     assert not (book / "examples" / "demo" / "extra").exists()  # sources stay untouched
     assert call["labels"] == {PROJECT_LABEL: "ch09", EXAMPLE_LABEL: "demo"}
-    assert (call["tag"], call["what"], call["target"], call["build_args"]) == ("ch09/demo:latest", "examples/demo", "t", {"A": "1"})
+    assert (call["tag"], call["what"], call["target"], call["build_args"]) == (
+        "ch09/demo:latest", "examples/demo", "t", {"A": "1"})
     assert call["builder"] == "buildkit"
     assert built.log == ("#1 [1/1] COPY x /",)
     assert built.seconds == 0.5

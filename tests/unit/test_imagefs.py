@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
-from dockerlab.ownership import container_labels
 from dockerlab.imagefs import BaseFeatures, ImageFsError, base_features, read_image_file, static_runtime
+from dockerlab.ownership import container_labels
 
 GO_BINARY = b"\x7fELF...\xff Go buildinf:..."
 GLIBC_STATIC = b"\x7fELF...GLIBC_TUNABLES..."
@@ -29,7 +29,7 @@ def _tar(name: str, data: bytes) -> bytes:
 class FakeFsContainer:
     """A created container of an image whose files are ``{path: bytes}`` or ``{path: ("link", target)}``."""
 
-    def __init__(self, client: "FakeFsClient", tag: str) -> None:
+    def __init__(self, client: FakeFsClient, tag: str) -> None:
         self.client = client
         self.files = client.images[tag]["files"]
         self.attrs = {"Image": tag}
@@ -50,7 +50,7 @@ class FakeFsContainer:
 
 
 class FakeFsContainers:
-    def __init__(self, client: "FakeFsClient") -> None:
+    def __init__(self, client: FakeFsClient) -> None:
         self.client = client
         self.made: list[FakeFsContainer] = []
         self.kwargs: list[dict[str, Any]] = []
@@ -62,7 +62,7 @@ class FakeFsContainers:
 
 
 class FakeFsAPI:
-    def __init__(self, client: "FakeFsClient") -> None:
+    def __init__(self, client: FakeFsClient) -> None:
         self.client = client
 
     def inspect_image(self, tag: str) -> dict[str, Any]:
@@ -111,7 +111,8 @@ def test_a_scratch_image_has_no_shell_no_package_manager_and_a_go_runtime() -> N
 
 def test_busybox_has_a_shell_and_glibc_linked_into_it() -> None:
     features = base_features("busybox", FakeFsClient(IMAGES))
-    assert (features.shell, features.package_manager, features.libc, features.linkage) == ("/bin/sh", None, "glibc", "static")
+    assert (features.shell, features.package_manager, features.libc, features.linkage) == (
+        "/bin/sh", None, "glibc", "static")
     assert features.probe == "/bin/sh"  # CMD ["sh"] resolved on the PATH folders
 
 

@@ -41,7 +41,8 @@ def fakes(tmp_path: Path):
     (bindir / "apt-get").write_text(APT_GET)
     (bindir / "dpkg-query").write_text("#!/bin/sh\nexit 1\n")  # nothing is installed
     # `apt-cache show PKG` succeeds for what the distribution offers (all but $FAKE_UNAVAILABLE).
-    (bindir / "apt-cache").write_text('#!/bin/sh\nfor p in $FAKE_UNAVAILABLE; do [ "$p" = "$2" ] && exit 100; done\nexit 0\n')
+    (bindir / "apt-cache").write_text(
+        '#!/bin/sh\nfor p in $FAKE_UNAVAILABLE; do [ "$p" = "$2" ] && exit 100; done\nexit 0\n')
     (bindir / "docker").write_text("#!/bin/sh\nexit 1\n")  # no engine answers
     (bindir / "id").write_text("#!/bin/sh\necho 0\n")  # root
     for tool in bindir.iterdir():

@@ -58,7 +58,7 @@ def _saved(config: dict, layers: list[bytes], oci: bool = True) -> bytes:
         paths = [f"{i:064x}/layer.tar" for i in range(len(layers))]
     manifest = [{"Config": config_path, "RepoTags": ["ch09/test:fake"], "Layers": paths}]
     files = [("manifest.json", json.dumps(manifest).encode()), (config_path, json.dumps(config).encode())]
-    return _tar(files + list(zip(paths, layers)))
+    return _tar(files + list(zip(paths, layers, strict=True)))
 
 
 def _search(raw: bytes, needle: str | bytes, **kwargs) -> list[Finding]:

@@ -21,7 +21,8 @@ def test_a_second_holder_is_refused_and_the_lock_is_free_again_afterwards(tmp_pa
         pass
 
 
-@pytest.mark.parametrize("command", [["build", "--source", "{root}", "--out", "{root}/_build"], ["notebooks"], ["bases"]])
+@pytest.mark.parametrize("command",
+                         [["build", "--source", "{root}", "--out", "{root}/_build"], ["notebooks"], ["bases"]])
 def test_the_cli_stops_with_one_sentence_while_another_run_holds_the_checkout(tmp_path: Path, command) -> None:
     (tmp_path / "examples").mkdir()
     (tmp_path / "conf.py").write_text("")

@@ -5,8 +5,18 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from dockerlab.ownership import (OWNER_LABEL, EXAMPLE_LABEL, PROJECT_LABEL, container_labels, forget_images,
-                                 image_labels, is_book_example_image, ledger_path, record_image, recorded_images)
+from dockerlab.ownership import (
+    EXAMPLE_LABEL,
+    OWNER_LABEL,
+    PROJECT_LABEL,
+    container_labels,
+    forget_images,
+    image_labels,
+    is_book_example_image,
+    ledger_path,
+    record_image,
+    recorded_images,
+)
 
 
 def test_owner_label_is_on_containers_and_never_on_images() -> None:

@@ -13,9 +13,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -137,7 +138,7 @@ def test_a_manifest_read_as_bytes_knows_its_own_size_and_everything_a_pull_downl
     assert manifest.size == len(body)
     assert manifest.content_size == len(body) + 1457 + 29144907
     with pytest.raises(RegistryError, match="its own size is unknown"):
-        parse_manifest(SCHEMA2).content_size  # a dict has no byte length
+        parse_manifest(SCHEMA2).content_size  # noqa: B018 - a dict has no byte length
 
 
 def test_a_manifest_read_as_bytes_knows_the_digest_that_pins_it() -> None:
@@ -333,7 +334,8 @@ def test_push_tags_pushes_reads_the_manifest_and_untags(fake_registry: Registry)
 
 def test_a_failed_push_is_one_sentence_and_still_untags(fake_registry: Registry) -> None:
     api = _PushAPI([{"errorDetail": {"message": "connection refused"}, "error": "connection refused"}])
-    with pytest.raises(RegistryError, match=r"^docker push of busybox:latest to 127\.0\.0\.1:\d+ failed: connection refused$"):
+    with pytest.raises(RegistryError,
+                       match=r"^docker push of busybox:latest to 127\.0\.0\.1:\d+ failed: connection refused$"):
         push_image("busybox:latest", fake_registry, client=api)
     assert api.calls[-1][0] == "remove_image"
 
@@ -374,7 +376,8 @@ _FAKE_SKOPEO = """#!{python}
 import json, os, sys
 with open(os.environ["FAKE_SKOPEO_LOG"], "w") as log:
     json.dump({{"argv": sys.argv[1:], "xdg": os.environ.get("XDG_DATA_HOME"),
-               "xdg_exists": os.path.isdir(os.environ.get("XDG_DATA_HOME", "/nonexistent"))}}, log)
+               "xdg_exists": os.path.isdir(os.environ.get("XDG_DATA_HOME", "/nonexistent")),
+               "proxies": sorted(k for k in os.environ if k.lower().endswith("_proxy"))}}, log)
 sys.stderr.write("Getting image source signatures\\n" + os.environ.get("FAKE_SKOPEO_ERR", ""))
 sys.exit(int(os.environ.get("FAKE_SKOPEO_STATUS", "0")))
 """
@@ -434,3 +437,28 @@ def test_recompress_without_skopeo_is_one_sentence(fake_registry: Registry, monk
     monkeypatch.setattr("dockerlab.registry.shutil.which", lambda name: None)
     with pytest.raises(RegistryError, match="install Debian's skopeo package"):
         recompress(fake_registry, "busybox", "zstd")
+
+
+def test_the_registry_process_gets_no_proxy_and_no_registry_settings(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("http_proxy", "http://proxy:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    monkeypatch.setenv("REGISTRY_HTTP_ADDR", "0.0.0.0:80")  # would override the config file's address
+    seen = tmp_path / "env.json"
+    fake = tmp_path / "docker-registry"
+    fake.write_text(f"#!{sys.executable}\nimport json, os\njson.dump(dict(os.environ), open({str(seen)!r}, 'w'))\n"
+                    "raise SystemExit(3)\n")
+    fake.chmod(0o755)
+    with pytest.raises(RegistryUnavailable, match="exited with status 3"):
+        with local_registry(binary=str(fake), timeout=5.0):
+            pass
+    env = json.loads(seen.read_text())
+    assert "PATH" in env
+    assert not {"http_proxy", "NO_PROXY", "REGISTRY_HTTP_ADDR"} & set(env)
+
+
+def test_skopeo_gets_no_proxy(fake_registry: Registry, fake_skopeo: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    monkeypatch.setenv("all_proxy", "socks5://proxy:1080")
+    _zstd_copy_served("zstd")
+    recompress(fake_registry, "ch09/hello:latest", "zstd")
+    assert json.loads(fake_skopeo.read_text())["proxies"] == []

@@ -23,8 +23,22 @@ from docker.errors import APIError, ImageNotFound
 from dockerlab import reproducible
 from dockerlab.build import BuildResult
 from dockerlab.reproducible import (
-    DIGEST, Epoch, FileChange, LayerFile, ReproducibleError, changed_paths, compare_archives, file_changes,
-    file_sha256, forget_untagged, image_files, oci_digest, oci_image, oci_output, reader_command, source_date_epoch,
+    DIGEST,
+    Epoch,
+    FileChange,
+    LayerFile,
+    ReproducibleError,
+    changed_paths,
+    compare_archives,
+    file_changes,
+    file_sha256,
+    forget_untagged,
+    image_files,
+    oci_digest,
+    oci_image,
+    oci_output,
+    reader_command,
+    source_date_epoch,
     utc,
 )
 
@@ -54,8 +68,8 @@ def _tar(entries: list[tuple[str, bytes | None, float, int]]) -> bytes:
     return out.getvalue()
 
 
-def make_archive(path: Path, layers: list[list[tuple[str, bytes | None, float, int]]], *, created: str = "2026-11-28T17:11:40Z",
-                 compress: bool = False, attestation: bool = False) -> Path:
+def make_archive(path: Path, layers: list[list[tuple[str, bytes | None, float, int]]], *,
+                 created: str = "2026-11-28T17:11:40Z", compress: bool = False, attestation: bool = False) -> Path:
     """Write an OCI layout archive holding one image with ``layers``; returns ``path``."""
     blobs: dict[str, bytes] = {}
 
@@ -272,7 +286,8 @@ def test_reproducible_build_exports_an_oci_archive_with_the_epoch(tmp_path: Path
     assert seen["options"] == ["--provenance=false"]
     assert seen["env"] == {"SOURCE_DATE_EPOCH": str(EPOCH)}
     assert result.digest == oci_digest(result.archive) and result.sha256 == file_sha256(result.archive)
-    assert result.command.startswith(f"SOURCE_DATE_EPOCH={EPOCH} docker buildx build --output=type=oci,dest=hello-1.tar")
+    assert result.command.startswith(
+        f"SOURCE_DATE_EPOCH={EPOCH} docker buildx build --output=type=oci,dest=hello-1.tar")
 
     reproducible.reproducible_build(tmp_path, tmp_path / "out" / "c.tar", what="x", epoch=None,
                                     rewrite_timestamp=False, default_attestations=True)
@@ -355,7 +370,8 @@ def test_loaded_build_saves_the_image_and_forgets_the_one_it_replaced(tmp_path: 
         seen.update(kwargs)
         api.db["v1"]["RepoTags"] = []  # the tag moves to the new image
         api.db["v2"] = {"Id": "sha256:two", "RepoTags": [build_tag], "Config": {"Labels": OURS}}
-        return BuildResult("sha256:two", (), 0.5, "buildkit", ("docker", "buildx", "build", "--load", "-t", build_tag, "."))
+        return BuildResult("sha256:two", (), 0.5, "buildkit",
+                           ("docker", "buildx", "build", "--load", "-t", build_tag, "."))
 
     monkeypatch.setattr(reproducible, "docker_build", fake_build)
     result = reproducible.loaded_build(tmp_path, tag, tmp_path / "saved" / "2.tar", example="hello", epoch=EPOCH,

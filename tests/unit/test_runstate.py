@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,25 @@ def test_tracked_crosses_its_record_out_even_when_the_block_fails(tmp_path: Path
     except RuntimeError:
         pass
     assert runstate.records(tmp_path) == []
+
+
+PROXIES = {"HTTP_PROXY": "http://proxy:3128", "https_proxy": "http://proxy:3128", "NO_PROXY": "localhost",
+           "all_proxy": "socks5://proxy:1080"}
+
+
+def test_proxy_free_env_drops_every_proxy_variable_in_either_case(monkeypatch) -> None:
+    for key, value in PROXIES.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("CH09_KEEP", "1")
+    env = runstate.proxy_free_env()
+    assert not [key for key in env if key.lower().endswith("_proxy")]
+    assert env["CH09_KEEP"] == "1" and env["PATH"]
+    assert os.environ["HTTP_PROXY"] == PROXIES["HTTP_PROXY"]  # this process's environment is untouched
+
+
+def test_proxy_free_env_drops_names_and_prefixes_it_is_given() -> None:
+    environ = {**PROXIES, "DOCKER_HOST": "unix:///x", "REGISTRY_HTTP_ADDR": ":1", "REGISTRYX": "kept", "PATH": "/bin"}
+    assert runstate.proxy_free_env(environ=environ) == {"DOCKER_HOST": "unix:///x", "REGISTRY_HTTP_ADDR": ":1",
+                                                        "REGISTRYX": "kept", "PATH": "/bin"}
+    assert runstate.proxy_free_env(environ=environ, drop={"DOCKER_HOST"}, drop_prefixes=("REGISTRY_",)) == {
+        "REGISTRYX": "kept", "PATH": "/bin"}

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from dockerlab.ownership import container_labels
 from dockerlab.errors import DockerLabError
+from dockerlab.ownership import container_labels
 from dockerlab.service import (
     Probe,
     ServiceNotReady,
@@ -23,7 +24,6 @@ from dockerlab.service import (
     serving,
     wait_until_healthy,
 )
-
 
 # --------------------------------------------------------------------------- URLs
 
@@ -67,7 +67,8 @@ class FakeClock:
 
 
 def test_wait_returns_the_first_healthy_answer() -> None:
-    answers = iter([ConnectionRefusedError("refused"), Probe("/healthz", 503, {}), Probe("/healthz", 200, {"status": "ok"})])
+    answers = iter([ConnectionRefusedError("refused"), Probe("/healthz", 503, {}),
+                    Probe("/healthz", 200, {"status": "ok"})])
     calls: list[tuple[str, str]] = []
 
     def fetch(url: str, path: str) -> Probe:
@@ -206,7 +207,8 @@ class FakeServiceClient:
 def test_serving_removes_a_container_that_exited_and_says_why() -> None:
     container = FakeServiceContainer(status_after_start="exited")
     client = FakeServiceClient(container)
-    with pytest.raises(ServiceNotReady, match=r"^a container of ch09/x exited before answering GET /healthz: exec /webapi"):
+    with pytest.raises(ServiceNotReady,
+                       match=r"^a container of ch09/x exited before answering GET /healthz: exec /webapi"):
         with serving("ch09/x", client=client, timeout=5):
             pytest.fail("the body must not run")
     assert container.removed

@@ -1,8 +1,11 @@
 """docker image ls prints sizes with go-units HumanSizeWithPrecision(size, 3)."""
 
+import math
+
 import pytest
 
-from dockerlab.sizes import human_size, ratio_text
+from dockerlab.efficiency import percent_text
+from dockerlab.sizes import format_percent, human_size, ratio_text
 
 
 @pytest.mark.parametrize(
@@ -35,3 +38,30 @@ def test_ratio_text() -> None:
     assert ratio_text(1_819_316, 887_815_295) == "0.2%"
     with pytest.raises(ValueError):
         ratio_text(1, 0)
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "digits", "shown"),
+    [
+        (1, 8, 1, "12.5%"),
+        (1, 8, 2, "12.50%"),
+        (0.25, 1.0, 2, "25.00%"),
+        (1_819_316, 887_815_295, 2, "0.20%"),
+        (3, 2, 0, "150%"),
+        (0, 5, 1, "0.0%"),
+        (-1, 4, 1, "-25.0%"),
+        (math.nan, 1.0, 2, "–"),
+        (math.inf, 1.0, 2, "∞"),
+        (-math.inf, 1.0, 1, "∞"),
+    ],
+)
+def test_format_percent(part: float, whole: float, digits: int, shown: str) -> None:
+    assert format_percent(part, whole, digits=digits) == shown
+
+
+@pytest.mark.parametrize("value", [0.0, 0.1, 0.125, 0.3333333, 0.9, 1.0, 0.004999, 12.3456, math.nan, math.inf])
+def test_the_book_s_two_percentages_are_format_percent(value: float) -> None:
+    # dive's efficiency figures (two decimals) and the size ratios (one decimal) are the same formatting.
+    assert percent_text(value) == format_percent(value, digits=2)
+    assert ratio_text(value, 1.0) == format_percent(value, digits=1)
+    assert ratio_text(value, 4.0) == format_percent(value, 4.0, digits=1)

@@ -7,7 +7,8 @@ from dockerlab.sphinxext import FrontMatterError, _outdated, _record, check_page
 
 
 def test_front_matter_list_and_string() -> None:
-    assert front_matter_depends("---\ndepends:\n  - examples/hello\n  - bases/\n---\n# t") == ["examples/hello", "bases"]
+    assert front_matter_depends("---\ndepends:\n  - examples/hello\n  - bases/\n---\n# t") == [
+        "examples/hello", "bases"]
     assert front_matter_depends("---\ndepends: examples/a, examples/b\n---\n") == ["examples/a", "examples/b"]
     assert front_matter_depends("# no front matter") == []
     assert front_matter_depends("---\ntitle: x\n---\n") == []

@@ -8,8 +8,18 @@ import pytest
 
 from dockerlab import stages as stagesmod
 from dockerlab.errors import DockerLabError
-from dockerlab.stages import (StageWork, buildkit_log_by_stage, classic_log_by_stage, concurrent_steps,
-                              dockerfile_stages, instructions, needed_by, stages_through, step_seconds, timed_steps)
+from dockerlab.stages import (
+    StageWork,
+    buildkit_log_by_stage,
+    classic_log_by_stage,
+    concurrent_steps,
+    dockerfile_stages,
+    instructions,
+    needed_by,
+    stages_through,
+    step_seconds,
+    timed_steps,
+)
 from tests.conftest import ROOT
 
 # The shape of examples/webapi/Dockerfile, with the spellings a parser must not trip over.
@@ -88,7 +98,7 @@ Step 14/14 : LABEL org.ch09book.project=ch09
  ---> Running in 1b8fe1ff3cd4
  ---> 911ac506007d
 Successfully built 911ac506007d
-""".splitlines()
+""".splitlines()  # noqa: W291 - the classic builder prints " ---> " with a trailing space
 
 # What `docker buildx build --progress=plain --target test` printed (buildx 0.13.1): BuildKit reported the
 # build stage twice, once run and once from the cache, and named the shared golang base after `certs`.
