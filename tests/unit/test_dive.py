@@ -53,7 +53,7 @@ def _archive(path: Path, layers: list[list[Member]]) -> list[bytes]:
     paths = [f"{i:064x}/layer.tar" for i in range(len(tars))]
     manifest = json.dumps([{"Config": config_name, "RepoTags": ["ch09/test-dive:fake"], "Layers": paths}]).encode()
     with tarfile.open(path, "w") as archive:
-        for name, data in [(config_name, config), *zip(paths, tars), ("manifest.json", manifest)]:
+        for name, data in [(config_name, config), *zip(paths, tars, strict=True), ("manifest.json", manifest)]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
@@ -152,7 +152,8 @@ def test_a_missing_archive_is_one_sentence_naming_it(tmp_path: Path) -> None:
 
 def test_ci_text_with_colours_is_read() -> None:
     text = ("  userWastedPercent: 600.0000 %\n"
-            "  \x1b[1;7;31mFAIL\x1b[0m: lowestEfficiency: image efficiency is too low (efficiency=0.13 < threshold=0.9)\n"
+            "  \x1b[1;7;31mFAIL\x1b[0m: lowestEfficiency: image efficiency is too low "
+            "(efficiency=0.13 < threshold=0.9)\n"
             "  \x1b[34mSKIP\x1b[0m: highestWastedBytes: rule disabled\n"
             "\x1b[31mResult:FAIL [Total:3] [Passed:0] [Failed:1] [Warn:0] [Skipped:1]\x1b[0m\n")
     share, rules, verdict = parse_ci_text(text)
