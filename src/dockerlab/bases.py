@@ -10,7 +10,9 @@ is built, tagged with the official name and labelled with its provenance, so not
 * ``busybox:latest`` -- Debian's ``busybox-static`` binary in ``FROM scratch``, applets as hard links;
 * ``golang:1.19`` -- ``debian:bookworm`` plus Debian's ``golang-go`` (Go 1.19) and a C toolchain;
 * ``ch09/distroless-static:debian12`` -- a distroless-style runtime made here (never pulled): the files
-  of Debian's ca-certificates, tzdata and netbase in ``FROM scratch``, a nonroot user (65532), ``/tmp``.
+  of Debian's ca-certificates, tzdata and netbase in ``FROM scratch``, a nonroot user (65532), ``/tmp``;
+* ``ch09/distroless-python3:debian12`` -- the same made here for Python (never pulled): the static runtime
+  plus the files of Debian's python3.11 packages and the shared libraries they link (ldd closure).
 
 Alpine cannot be made from Debian packages; it is never faked (see :data:`UNAVAILABLE`).
 """
@@ -364,12 +366,29 @@ def _bootstrap_distroless(name: str, client: Any, root: Path | None) -> None:
                 _bases_dir(root) / "distroless-static" / "Dockerfile")
 
 
+#: The Debian packages whose files make the Python runtime (collect-python.sh adds the libraries they link).
+PYTHON_PACKAGES = "python3.11-minimal, libpython3.11-minimal, libpython3.11-stdlib"
+
+
+def _bootstrap_distroless_python(name: str, client: Any, root: Path | None) -> None:
+    ensure_base("ch09/distroless-static:debian12", client=client, root=root)
+    context = _fresh_context("distroless-python3", root)
+    folder = _bases_dir(root) / "distroless-python3"
+    shutil.copy(folder / "collect-python.sh", context / "collect-python.sh")
+    _build_base(context, name,
+                "built here from Debian packages, not Google's distroless: ch09/distroless-static:debian12 + "
+                f"the files of {PYTHON_PACKAGES} and the shared libraries they link (ldd closure), "
+                "/usr/bin/python3 -> python3.11",
+                f"{PYTHON_PACKAGES} + their libraries (Debian bookworm)", folder / "Dockerfile")
+
+
 BOOTSTRAPPERS: dict[str, Callable[[str, Any, Path | None], None]] = {
     "debian:bookworm": lambda n, c, r: _bootstrap_debian(n, c, r, slim=False),
     "debian:bookworm-slim": lambda n, c, r: _bootstrap_debian(n, c, r, slim=True),
     "busybox:latest": _bootstrap_busybox,
     "golang:1.19": _bootstrap_golang,
     "ch09/distroless-static:debian12": _bootstrap_distroless,
+    "ch09/distroless-python3:debian12": _bootstrap_distroless_python,
 }
 
 #: The base images the book's examples use, in the order they are made.

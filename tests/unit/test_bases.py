@@ -137,3 +137,25 @@ def test_a_base_named_with_a_registry_port_and_no_tag_is_pulled_as_latest() -> N
     base = ensure_base("127.0.0.1:5000/busybox", client=FakeClient(api))
     assert ("pull", {"repo": "127.0.0.1:5000/busybox", "tag": "latest"}) in api.calls
     assert base.name == "127.0.0.1:5000/busybox:latest"
+
+
+def test_the_python_runtime_is_bootstrapped_on_the_static_one_with_its_script(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "bases" / "distroless-python3", tmp_path / "bases" / "distroless-python3")
+    ensured, built = [], []
+    monkeypatch.setattr(bases, "ensure_base", lambda name, **kwargs: ensured.append(name))
+    monkeypatch.setattr(bases, "_build_base", lambda context, *args: built.append((context, *args)))
+    bases.BOOTSTRAPPERS["ch09/distroless-python3:debian12"]("ch09/distroless-python3:debian12", None, tmp_path)
+    assert ensured == ["ch09/distroless-static:debian12"]
+    context, name, recipe, packages, dockerfile = built[0]
+    assert (context / "collect-python.sh").read_bytes() == (dockerfile.parent / "collect-python.sh").read_bytes()
+    assert name == "ch09/distroless-python3:debian12"
+    assert recipe.startswith("built here from Debian packages, not Google's distroless")
+    assert "python3.11-minimal" in packages
+    final_stage = dockerfile.read_text().rsplit("\nFROM ", 1)[1]
+    assert final_stage.startswith("ch09/distroless-static:debian12\n")
+    # Made after the static runtime it builds on, and kept by clean-docker like every known base.
+    assert bases.KNOWN_BASES.index("ch09/distroless-static:debian12") < bases.KNOWN_BASES.index(name)
