@@ -395,6 +395,10 @@ BOOTSTRAPPERS: dict[str, Callable[[str, Any, Path | None], None]] = {
 KNOWN_BASES: tuple[str, ...] = tuple(BOOTSTRAPPERS)
 
 
+#: The book's own image names: never pulled from Docker Hub, where this namespace is not the book's.
+BOOK_NAMESPACE = "ch09/"
+
+
 def ensure_base(
     name: str,
     *,
@@ -416,10 +420,14 @@ def ensure_base(
     except ImageNotFound:
         pass
     registry = registry if registry is not None else (os.environ.get("CH09_REGISTRY") or None)
+    bootstrap = BOOTSTRAPPERS.get(name)
+    if registry is None and name.startswith(BOOK_NAMESPACE) and bootstrap is not None:
+        # The book's own bases are built here: on Docker Hub, ch09/ is somebody else's namespace.
+        bootstrap(name, client, root)
+        return base_provenance(name, client)
     try:
         return pull_base(name, registry, client)
     except BaseImageError as pull_error:
-        bootstrap = BOOTSTRAPPERS.get(name)
         if bootstrap is None:
             reason = UNAVAILABLE.get(_split(name)[0], "there is no recipe to build it from Debian packages")
             raise BaseImageError(f"{name} is not available in this build: {reason} ({pull_error}).") from None

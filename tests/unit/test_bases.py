@@ -48,6 +48,24 @@ def test_failed_pull_falls_back_to_the_bootstrap_recipe(monkeypatch) -> None:
     assert base.origin == "bootstrapped"
 
 
+def test_the_books_own_bases_are_built_here_never_pulled_from_docker_hub(monkeypatch) -> None:
+    # Docker Hub answers (no pull error), but ch09/ there is somebody else's namespace.
+    api = FakeAPI()
+    made = []
+
+    def fake_bootstrap(name, client, root):
+        made.append(name)
+        client.api.image_db[name] = image_info(5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
+
+    monkeypatch.setitem(bases.BOOTSTRAPPERS, "ch09/distroless-static:debian12", fake_bootstrap)
+    base = ensure_base("ch09/distroless-static:debian12", client=FakeClient(api))
+    assert made == ["ch09/distroless-static:debian12"] and base.origin == "bootstrapped"
+    assert not [c for c in api.calls if c[0] == "pull"]
+    # A registry of the reader's own (CH09_REGISTRY) may serve them.
+    ensure_base("ch09/distroless-static:debian12", registry="127.0.0.1:5000", client=FakeClient(api2 := FakeAPI()))
+    assert ("pull", {"repo": "127.0.0.1:5000/ch09/distroless-static", "tag": "debian12"}) in api2.calls
+
+
 def test_alpine_is_never_faked() -> None:
     api = FakeAPI(pull_error="no such host")
     with pytest.raises(BaseImageError) as err:
