@@ -246,6 +246,13 @@ def docker_build(
         seconds = time.perf_counter() - started
         # BuildKit writes its progress to stderr; the classic builder writes steps to stdout.
         log = tuple(line for line in (proc.stdout + "\n" + proc.stderr).splitlines() if line.strip())
+        if builder == "classic" and host is None:
+            # Every step leaves an image, and a multi-stage build's other stages stay behind as dangling images:
+            # all recorded (the base images FROM names excepted), so cleanup removes them too, also after a failure.
+            from dockerlab.ownership import record_image
+
+            for step_image in classic_step_images(log):
+                record_image(step_image, None, root)
         if proc.returncode != 0:
             cli = "docker buildx build" if builder == "buildkit" else "docker build (classic builder)"
             raise ExampleBuildError(f"{what}: {cli} failed: {error_line(log, builder)}")
@@ -256,6 +263,34 @@ def docker_build(
 
         record_image(image_id, tag, root)
     return BuildResult(image_id=image_id, log=log, seconds=seconds, builder=builder, command=tuple(command))
+
+
+_CLASSIC_STEP = re.compile(r"^Step \d+/\d+ : (\S+)")
+_CLASSIC_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12})$")
+
+
+def classic_step_images(log: Sequence[str]) -> list[str]:
+    """The images a classic build made, one per step (``---> ID`` after each step), without the base images.
+
+    The first ``---> ID`` after a ``FROM`` step is the base image itself, which the build did not make.
+
+    >>> classic_step_images(["Step 1/3 : FROM debian:bookworm", " ---> a39cd400a029", "Step 2/3 : RUN true",
+    ...                      " ---> Running in 0123456789ab", " ---> 5f1e2d3c4b5a", "Step 3/3 : CMD x",
+    ...                      " ---> Using cache", " ---> 9a8b7c6d5e4f", "Successfully built 9a8b7c6d5e4f"])
+    ['5f1e2d3c4b5a', '9a8b7c6d5e4f']
+    """
+    images: list[str] = []
+    after_from = False
+    for line in log:
+        if step := _CLASSIC_STEP.match(line):
+            after_from = step.group(1).upper() == "FROM"
+        elif image := _CLASSIC_IMAGE.match(line):
+            if after_from:
+                after_from = False
+                continue
+            if image.group(1) not in images:
+                images.append(image.group(1))
+    return images
 
 
 def step_output(log: Sequence[str]) -> list[str]:

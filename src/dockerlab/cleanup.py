@@ -38,13 +38,16 @@ def book_images(client: Any | None = None, *, root: Path | None = None, bases: b
 
         root = project_root()
     recorded = {r.id for r in recorded_images(root)}
+    # A classic build's step images are recorded by the short ID its log printed (12 hex digits).
+    short = tuple(r for r in recorded if not r.startswith("sha256:"))
     found = []
     for image in sorted(client.images.list(all=True), key=lambda i: i.attrs.get("Created", ""), reverse=True):
         tags, labels = list(image.tags), dict(image.labels or {})
         if _is_our_base(tags, labels):
             if bases:
                 found.append(image)
-        elif image.id in recorded or is_book_example_image(tags, labels):
+        elif (image.id in recorded or image.id.removeprefix("sha256:").startswith(short)
+              or is_book_example_image(tags, labels)):
             found.append(image)
     return found
 

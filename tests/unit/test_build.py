@@ -98,6 +98,11 @@ if [ "$1" = buildx ] && [ "$2" = version ]; then echo "github.com/docker/buildx 
 if [ "$1" = context ]; then echo default; exit 0; fi
 iid=""
 while [ $# -gt 0 ]; do [ "$1" = --iidfile ] && iid=$2; shift; done
+if [ "$DOCKER_BUILDKIT" = 0 ] && grep -q CLASSIC Dockerfile; then
+  printf '%s\n' 'Step 1/3 : FROM debian:bookworm AS build' ' ---> a39cd400a029' 'Step 2/3 : RUN touch /x # CLASSIC' \
+    ' ---> Running in 0123456789ab' ' ---> 5f1e2d3c4b5a' 'Step 3/3 : FROM scratch' ' ---> ' 'Step 3/3 : RUN FAIL'
+  if grep -q FAIL Dockerfile; then echo "The command '/bin/sh -c FAIL' returned a non-zero code: 127"; exit 1; fi
+fi
 if grep -q FAIL Dockerfile; then
   echo '#5 [2/2] RUN FAIL' >&2
   echo 'ERROR: failed to solve: process "/bin/sh -c FAIL" did not complete successfully: exit code: 127' >&2
@@ -147,3 +152,15 @@ def test_classic_build_sets_docker_buildkit_0(fake_docker: Path) -> None:
     docker_build(context, "t", what="examples/x", builder="classic")
     _, buildkit, _, *args = (fake_docker / "call").read_text().splitlines()
     assert buildkit == "0" and args[0] == "build"
+
+
+def test_a_classic_build_records_the_images_of_its_steps_but_not_its_base(fake_docker: Path) -> None:
+    from dockerlab.ownership import recorded_images
+
+    context = fake_docker / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM debian:bookworm AS build\nRUN touch /x # CLASSIC\nRUN FAIL\n")
+    # A failed classic build leaves its earlier steps' images: they are recorded all the same.
+    with pytest.raises(ExampleBuildError):
+        docker_build(context, "t", what="examples/x", builder="classic", root=fake_docker)
+    assert [r.id for r in recorded_images(fake_docker)] == ["5f1e2d3c4b5a"]

@@ -46,3 +46,18 @@ def test_only_images_in_the_books_namespace_count_without_the_ledger() -> None:
     assert is_book_example_image(["ch09/webapi:scratch"], {EXAMPLE_LABEL: "webapi", PROJECT_LABEL: "ch09"})
     assert not is_book_example_image(["ch09/webapi:scratch"], {PROJECT_LABEL: "ch09"})  # a base's labels only
     assert not is_book_example_image([], {EXAMPLE_LABEL: "webapi"})  # dangling: only the ledger can say
+
+
+def test_a_classic_step_image_recorded_by_its_short_id_is_the_books(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from dockerlab.cleanup import book_images
+
+    def image(digest: str, tags: list[str] | None = None) -> SimpleNamespace:
+        return SimpleNamespace(id="sha256:" + digest, tags=tags or [], labels={}, attrs={"Created": "2026"})
+
+    stage = image("5f1e2d3c4b5a" + "0" * 52)  # a dangling stage image the classic builder left
+    readers = image("5f1e2d3c4b5b" + "0" * 52)  # a reader's dangling image: one hex digit differs
+    client = SimpleNamespace(images=SimpleNamespace(list=lambda all=False: [stage, readers]))  # noqa: A006
+    record_image("5f1e2d3c4b5a", None, tmp_path)
+    assert book_images(client, root=tmp_path) == [stage]
