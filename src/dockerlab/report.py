@@ -122,3 +122,26 @@ def substitutes_note(names: Sequence[str], client: Any | None = None) -> str:
         "전체 목록은 {doc}`/status`에 있습니다.\n\n"
         f"{items}\n:::"
     )
+
+
+#: What Python's repr looks like on a page: a quoted str inside a list, tuple, dict or set, a str repr with an
+#: escaped newline, a dataclass or class repr, a default object repr. JSON (double quotes) is not matched.
+_REPR_PATTERNS = (
+    re.compile(r"[\[({]'"),
+    re.compile(r"'[^'\n]*\\n'"),
+    re.compile(r"\b[A-Z][A-Za-z0-9]*\([a-z_][a-z0-9_]*="),
+    re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>"),
+)
+
+
+def python_reprs(text: str) -> list[str]:
+    r"""The lines of ``text`` that show a bare Python repr (a page prints values for readers, not reprs).
+
+    >>> python_reprs("ch09/floor:go  1.82MB  'hello, scratch!\\n'")
+    ["ch09/floor:go  1.82MB  'hello, scratch!\\n'"]
+    >>> python_reprs('GET /healthz -> 200 {"status": "ok"}')
+    []
+    >>> python_reprs("arg ['history[4]']\nStats(size=1)\nefficiency 0.75, wasted 7000 bytes")
+    ["arg ['history[4]']", 'Stats(size=1)']
+    """
+    return [line for line in text.splitlines() if any(p.search(line) for p in _REPR_PATTERNS)]
