@@ -68,6 +68,8 @@ html_theme = "sphinx_book_theme"
 html_title = "CH09. 가벼운 도커 이미지 만들기"
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
+# Search snippets from the prose only (see the file); deferred, so Sphinx's searchtools.js is loaded before it.
+html_js_files = [("search-snippets.js", {"defer": "defer"})]
 html_favicon = "_static/favicon.svg"
 # The theme reads its colour mode from here; empty, it logs a console error on first visit.
 html_context = {"default_mode": "auto"}

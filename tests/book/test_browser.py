@@ -106,3 +106,18 @@ def test_no_serious_or_critical_accessibility_violations(built_book, site, page)
         if bad:
             problems[doc] = [(v["id"], v["impact"], len(v["nodes"])) for v in bad]
     assert problems == {}
+
+
+def test_search_snippets_show_the_pages_prose_not_buttons_or_hidden_code(site, page) -> None:
+    # "레이어를" opens the title of 03-2, so Sphinx cuts that page's snippet from the top of its text, where the
+    # theme's article header ("System Settings Light Dark") and the print-only contents came first.
+    hrefs = search_results(page, site, "레이어를")
+    assert any("03-2-layers" in h for h in hrefs), hrefs
+    page.wait_for_function("document.querySelectorAll('#search-results li p.context').length > 0", timeout=30_000)
+    snippets = page.locator("#search-results li p.context").all_inner_texts()
+    assert snippets and all(s.strip() for s in snippets)
+    for text in snippets:
+        assert "System Settings" not in text and "Light Dark" not in text, text
+        assert "Show code cell source" not in text and "from dockerlab" not in text, text
+    layers = page.locator("#search-results li", has=page.locator("a[href*='03-2-layers']")).first
+    assert "인스트럭션은 저마다 레이어를" in layers.inner_text()
