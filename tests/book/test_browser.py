@@ -121,3 +121,16 @@ def test_search_snippets_show_the_pages_prose_not_buttons_or_hidden_code(site, p
         assert "Show code cell source" not in text and "from dockerlab" not in text, text
     layers = page.locator("#search-results li", has=page.locator("a[href*='03-2-layers']")).first
     assert "인스트럭션은 저마다 레이어를" in layers.inner_text()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_page_is_wider_than_a_phone_or_a_laptop_screen(built_book, site, page, width) -> None:
+    # Wide tables scroll inside their own container; long inline code and glued references wrap.
+    page.set_viewport_size({"width": width, "height": 844})
+    wider = []
+    for doc in _pages(built_book):
+        page.goto(f"{site}/{doc}.html", wait_until="networkidle")
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if scroll > client:
+            wider.append(f"{doc}: {scroll}px on a {client}px screen")
+    assert wider == []
