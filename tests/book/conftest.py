@@ -24,7 +24,7 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What a build needs from the repository (everything else, e.g. .venv and _build, stays out).
-SOURCES = ("conf.py", "index.md", "status.md", "chapters", "examples", "bases", "_static", "src")
+SOURCES = ("conf.py", "index.md", "status.md", "glossary.md", "chapters", "examples", "bases", "_static", "src")
 
 
 @dataclass
