@@ -34,15 +34,21 @@ def test_pull_from_a_given_registry_is_tagged_with_the_official_name() -> None:
     assert base.detail.startswith("127.0.0.1:5000/debian@sha256:")
 
 
-def test_failed_pull_falls_back_to_the_bootstrap_recipe(monkeypatch) -> None:
-    api = FakeAPI(pull_error="dial tcp: lookup registry-1.docker.io: no such host")
-    made = []
+def _fake_bootstrap(monkeypatch, name: str) -> list[str]:
+    """Replace ``name``'s bootstrap recipe with one that records the call and adds a labelled image."""
+    made: list[str] = []
 
     def fake_bootstrap(name, client, root):
         made.append(name)
         client.api.image_db[name] = image_info(5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
 
-    monkeypatch.setitem(bases.BOOTSTRAPPERS, "busybox:latest", fake_bootstrap)
+    monkeypatch.setitem(bases.BOOTSTRAPPERS, name, fake_bootstrap)
+    return made
+
+
+def test_failed_pull_falls_back_to_the_bootstrap_recipe(monkeypatch) -> None:
+    api = FakeAPI(pull_error="dial tcp: lookup registry-1.docker.io: no such host")
+    made = _fake_bootstrap(monkeypatch, "busybox:latest")
     base = ensure_base("busybox", client=FakeClient(api))
     assert made == ["busybox:latest"]
     assert base.origin == "bootstrapped"
@@ -51,13 +57,7 @@ def test_failed_pull_falls_back_to_the_bootstrap_recipe(monkeypatch) -> None:
 def test_the_books_own_bases_are_built_here_never_pulled_from_docker_hub(monkeypatch) -> None:
     # Docker Hub answers (no pull error), but ch09/ there is somebody else's namespace.
     api = FakeAPI()
-    made = []
-
-    def fake_bootstrap(name, client, root):
-        made.append(name)
-        client.api.image_db[name] = image_info(5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
-
-    monkeypatch.setitem(bases.BOOTSTRAPPERS, "ch09/distroless-static:debian12", fake_bootstrap)
+    made = _fake_bootstrap(monkeypatch, "ch09/distroless-static:debian12")
     base = ensure_base("ch09/distroless-static:debian12", client=FakeClient(api))
     assert made == ["ch09/distroless-static:debian12"] and base.origin == "bootstrapped"
     assert not [c for c in api.calls if c[0] == "pull"]
