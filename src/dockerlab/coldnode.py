@@ -33,6 +33,7 @@ from dockerlab import runstate
 from dockerlab.errors import ColdNodeError
 from dockerlab.examples import BuiltImage, build_example
 from dockerlab.ownership import container_labels
+from dockerlab.privileged import LabContainer, lab_container, needs_lab
 from dockerlab.registry import push_error, stop_process
 
 DOCKERD = "dockerd"
@@ -264,25 +265,37 @@ class ColdNode:
     """A running second engine; use :func:`cold_node` to get one."""
 
     def __init__(self, paths: NodePaths, process: subprocess.Popen[bytes], client: Any,
-                 image_store: ImageStore = "overlay2") -> None:
+                 image_store: ImageStore = "overlay2", lab: LabContainer | None = None) -> None:
         self.paths = paths
         self.process = process
         self.client = client
         self.image_store = image_store
+        #: The lab container the node runs in (a reader who is not root), whose files only it may read.
+        self.lab = lab
+
+    def _lab_count(self, command: str) -> int:
+        assert self.lab is not None
+        return int(self.lab.run(["sh", "-c", command], check=True).stdout.split()[0])
 
     def layer_count(self) -> int:
         """Unpacked layers in the node's store: overlay2 layer folders (``l`` holds only short links), or
         containerd snapshots."""
         count = 0
         for store in store_folders(self.paths.data_root, self.image_store):
-            if store.is_dir():
+            if self.lab is not None:
+                count += self._lab_count(f"ls -A {store} 2>/dev/null | grep -cvx l || true")
+            elif store.is_dir():
                 count += sum(1 for p in store.iterdir() if p.name != "l")
         return count
 
     def blob_count(self) -> int:
         """Blobs in containerd's content store (0 on overlay2, which keeps no compressed layer)."""
         folder = content_folder(self.paths.data_root, self.image_store)
-        if folder is None or not folder.is_dir():
+        if folder is None:
+            return 0
+        if self.lab is not None:
+            return self._lab_count(f"find {folder} -mindepth 2 -maxdepth 2 2>/dev/null | wc -l")
+        if not folder.is_dir():
             return 0
         return sum(1 for algorithm in folder.iterdir() if algorithm.is_dir() for _ in algorithm.iterdir())
 
@@ -323,7 +336,10 @@ class ColdNode:
                                 f"after removing every image.")
 
     def disk_used(self) -> int:
-        """Bytes the node's data root occupies on disk."""
+        """Bytes the node's data root occupies on disk (in a lab container: GNU ``du -s -B1``, which counts
+        the same allocated blocks and each hard-linked file once)."""
+        if self.lab is not None:
+            return self._lab_count(f"du -s -B1 {self.paths.data_root}")
         return disk_usage(self.paths.data_root)
 
     def pull(self, reference: str, *, cold: bool = True) -> PullResult:
@@ -435,28 +451,31 @@ def _remove(paths: NodePaths) -> None:
         raise ColdNodeError(f"could not remove the cold node's folder {paths.root}.")
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+def _ip(*args: str, lab: LabContainer | None = None) -> subprocess.CompletedProcess[str]:
+    if lab is not None:
+        return lab.run(["ip", *args])
     return subprocess.run(["ip", *args], capture_output=True, text=True)
 
 
 @contextmanager
-def node_bridge(prefix: str = "10.210") -> Iterator[str]:
-    """A bridge of the node's own (name ``ch09n<hex>``, a free /24 under ``prefix``), removed on exit."""
+def node_bridge(prefix: str = "10.210", lab: LabContainer | None = None) -> Iterator[str]:
+    """A bridge of the node's own (name ``ch09n<hex>``, a free /24 under ``prefix``), removed on exit;
+    made from ``lab`` (on the host's network) when given."""
     name = f"ch09n{os.urandom(3).hex()}"
-    used = _ip("-o", "-4", "addr", "show").stdout
+    used = _ip("-o", "-4", "addr", "show", lab=lab).stdout
     subnet = next((f"{prefix}.{k}" for k in range(1, 255) if f" {prefix}.{k}." not in used), None)
     if subnet is None:
         raise ColdNodeError(f"no free /24 under {prefix}.0.0/16 for the cold node's bridge.")
     with runstate.tracked("link", name):
-        made = _ip("link", "add", name, "type", "bridge")
+        made = _ip("link", "add", name, "type", "bridge", lab=lab)
         if made.returncode != 0:
             raise ColdNodeError(f"cannot create the cold node's bridge {name}: {made.stderr.strip()} (root is needed).")
         try:
-            _ip("addr", "add", f"{subnet}.1/24", "dev", name)
-            _ip("link", "set", name, "up")
+            _ip("addr", "add", f"{subnet}.1/24", "dev", name, lab=lab)
+            _ip("link", "set", name, "up", lab=lab)
             yield name
         finally:
-            _ip("link", "del", name)
+            _ip("link", "del", name, lab=lab)
 
 
 @contextmanager
@@ -475,9 +494,14 @@ def cold_node(
     keeps images in containerd's store, as fresh Engine 29 installs do. ``own_bridge=False``
     (tests with a stand-in binary only) skips creating the node's bridge.
     """
+    config = daemon_config(image_store)
+    if own_bridge and needs_lab():
+        # Not root: the node runs in a privileged lab container on the host's network (dockerlab.privileged).
+        with _cold_node_in_lab(insecure_registries, timeout, config, image_store) as node:
+            yield node
+        return
     if shutil.which(binary) is None:
         raise ColdNodeError(f"{binary} is not installed; install Debian's docker.io package.")
-    config = daemon_config(image_store)
     if not own_bridge:
         with _cold_node(insecure_registries, timeout, binary, "none", config, image_store) as node:
             yield node
@@ -527,4 +551,63 @@ def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, 
         if process is not None:
             _stop(process, paths)
         _remove(paths)
+        runstate.release(record)
+
+
+@contextmanager
+def _cold_node_in_lab(insecure_registries: Sequence[str], timeout: float, config: dict[str, Any],
+                      image_store: ImageStore) -> Iterator[ColdNode]:
+    """The cold node of a reader who is not root: the same ``dockerd`` command in a lab container on the host's
+    network. Its data root is an anonymous volume and its exec root a tmpfs (both gone with the container);
+    its socket, config and log are in a folder of this user's, the socket handed to this user."""
+    import docker
+    from docker.errors import DockerException
+
+    paths = NodePaths(Path(tempfile.mkdtemp(prefix="ch09-node-")))
+    record = runstate.register("folder", str(paths.root))
+    paths.config.write_text(json.dumps(config))
+    process: subprocess.Popen[bytes] | None = None
+    client = None
+    try:
+        with lab_container("cold-node", binds=[paths.root], volumes=[paths.data_root],
+                           tmpfs=[paths.exec_root]) as lab, node_bridge(lab=lab) as bridge:
+            try:
+                with open(paths.log, "wb") as out:
+                    process = subprocess.Popen(lab.argv(dockerd_command(paths, insecure_registries, DOCKERD, bridge)),
+                                               stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                               start_new_session=True)
+                deadline = time.monotonic() + timeout
+                while True:
+                    if process.poll() is not None:
+                        raise ColdNodeError(f"the cold node's dockerd exited with status {process.returncode}: "
+                                            f"{_last_log_line(paths.log)}")
+                    if paths.socket.exists():
+                        lab.run(["chown", f"{os.getuid()}:{os.getgid()}", str(paths.socket)])
+                        try:
+                            client = docker.DockerClient(base_url=paths.host, timeout=1800)
+                            client.ping()
+                            break
+                        except DockerException:
+                            client = None
+                    if time.monotonic() > deadline:
+                        raise ColdNodeError(f"the cold node's dockerd did not answer on {paths.socket} "
+                                            f"within {timeout:g}s.")
+                    time.sleep(0.2)
+                yield ColdNode(paths, process, client, image_store, lab)
+            finally:
+                if client is not None:
+                    client.close()
+                if process is not None:
+                    # dockerd stops its containers and containerd; `docker exec` returns when it has exited.
+                    lab.run(["sh", "-c", f"kill -TERM $(cat {paths.pidfile}) 2>/dev/null"])
+                    try:
+                        process.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait()
+    finally:
+        # Removing the container ended every process and mount in it; what is left here is this user's.
+        shutil.rmtree(paths.root, ignore_errors=True)
+        if paths.root.exists():
+            raise ColdNodeError(f"could not remove the cold node's folder {paths.root}.")
         runstate.release(record)

@@ -67,3 +67,7 @@ class FrontMatterError(ValueError):
 
 class TlsLabError(DockerLabError):
     """The TLS lab could not make its certificates or start its server."""
+
+
+class LabError(DockerLabError):
+    """A lab container (where a non-root reader's root steps run) could not be built, started or used."""

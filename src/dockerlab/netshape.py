@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from dockerlab import runstate
 from dockerlab.errors import NetworkShapingError
+from dockerlab.privileged import LabContainer, lab_container, needs_lab, temp_root
 
 #: Private range the book takes /30 subnets from (RFC 1918; not used by Docker's default pools).
 POOL = ipaddress.IPv4Network("10.209.0.0/16")
@@ -93,22 +94,37 @@ def used_networks(ip_output: str) -> list[ipaddress.IPv4Network]:
     return found
 
 
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(args), text=True, capture_output=True)
+#: The lab container each live namespace was made in, when this process is not root (dockerlab.privileged).
+_LABS: dict[str, LabContainer] = {}
+
+
+def in_netns(netns: str, command: list[str]) -> list[str]:
+    """``ip netns exec NETNS COMMAND...``, run in the lab container that holds ``netns`` when there is one.
+
+    >>> in_netns("ch09-shaped-x", ["registry", "serve"])
+    ['ip', 'netns', 'exec', 'ch09-shaped-x', 'registry', 'serve']
+    """
+    argv = ["ip", "netns", "exec", netns, *command]
+    lab = _LABS.get(netns)
+    return lab.argv(argv) if lab else argv
+
+
+def _ip(*args: str, check: bool = True, lab: LabContainer | None = None) -> subprocess.CompletedProcess[str]:
+    proc = lab.run(args) if lab else subprocess.run(list(args), text=True, capture_output=True)
     if check and proc.returncode != 0:
         raise NetworkShapingError(f"`{' '.join(args)}` failed: {proc.stderr.strip() or proc.returncode}.")
     return proc
 
 
-def netns_exists(name: str) -> bool:
+def netns_exists(name: str, lab: LabContainer | None = None) -> bool:
     """True when ``ip netns list`` shows ``name``."""
-    listed = _ip("ip", "netns", "list", check=False).stdout.split("\n")
+    listed = _ip("ip", "netns", "list", check=False, lab=lab).stdout.split("\n")
     return any(line.split(" ")[0] == name for line in listed)
 
 
-def link_exists(name: str) -> bool:
+def link_exists(name: str, lab: LabContainer | None = None) -> bool:
     """True when the host has a network interface called ``name``."""
-    return _ip("ip", "link", "show", "dev", name, check=False).returncode == 0
+    return _ip("ip", "link", "show", "dev", name, check=False, lab=lab).returncode == 0
 
 
 @dataclass(frozen=True)
@@ -128,11 +144,14 @@ class ShapedLink:
 
     def qdisc(self) -> str:
         """``tc qdisc show`` of the shaped interface, to show the reader the limit in force."""
-        return _ip("ip", "netns", "exec", self.netns, "tc", "qdisc", "show", "dev", self.plan.ns_if).stdout.strip()
+        return _ip(*in_netns(self.netns, ["tc", "qdisc", "show", "dev", self.plan.ns_if])).stdout.strip()
 
 
-def _kill_namespace_processes(netns: str) -> None:
+def _kill_namespace_processes(netns: str, lab: LabContainer | None = None) -> None:
     # Only processes inside the namespace this module made: the servers the caller started there.
+    if lab is not None:
+        lab.run(["sh", "-c", f"ip netns pids {netns} | xargs -r kill -9"])
+        return
     pids = _ip("ip", "netns", "pids", netns, check=False).stdout.split()
     for pid in pids:
         try:
@@ -141,15 +160,15 @@ def _kill_namespace_processes(netns: str) -> None:
             pass
 
 
-def remove_link(plan: LinkPlan) -> None:
+def remove_link(plan: LinkPlan, lab: LabContainer | None = None) -> None:
     """Remove the veth pair (its qdisc goes with it) and the namespace; quiet when already gone."""
-    if netns_exists(plan.netns):
-        _kill_namespace_processes(plan.netns)
-    if link_exists(plan.host_if):
-        _ip("ip", "link", "del", plan.host_if, check=False)
-    if netns_exists(plan.netns):
-        _ip("ip", "netns", "del", plan.netns, check=False)
-    if netns_exists(plan.netns) or link_exists(plan.host_if):
+    if netns_exists(plan.netns, lab):
+        _kill_namespace_processes(plan.netns, lab)
+    if link_exists(plan.host_if, lab):
+        _ip("ip", "link", "del", plan.host_if, check=False, lab=lab)
+    if netns_exists(plan.netns, lab):
+        _ip("ip", "netns", "del", plan.netns, check=False, lab=lab)
+    if netns_exists(plan.netns, lab) or link_exists(plan.host_if, lab):
         raise NetworkShapingError(
             f"could not remove the network namespace {plan.netns} or the interface {plan.host_if}."
         )
@@ -159,30 +178,48 @@ def remove_link(plan: LinkPlan) -> None:
 def shaped_netns(rate_mbit: int = 100, *, token: str | None = None) -> Iterator[ShapedLink]:
     """Make a namespace reachable from the host over a veth pair whose namespace side sends at ``rate_mbit``.
 
-    Everything is removed on exit, also when the block fails.
+    As root this happens on the host; otherwise in a privileged lab container on the host's network
+    (:mod:`dockerlab.privileged`), which holds the namespace and the servers started in it with
+    :func:`in_netns`. Everything is removed on exit, also when the block fails.
     """
-    if os.geteuid() != 0:
-        raise NetworkShapingError("shaping a network path needs root (ip netns, tc).")
+    if not needs_lab():
+        with _shaped_netns(rate_mbit, token, None) as link:
+            yield link
+        return
+    # The lab sees the temp folder at the same path: a server's config and storage made there by this process.
+    with lab_container("shaped-link", binds=[temp_root()]) as lab, _shaped_netns(rate_mbit, token, lab) as link:
+        yield link
+
+
+@contextmanager
+def _shaped_netns(rate_mbit: int, token: str | None, lab: LabContainer | None) -> Iterator[ShapedLink]:
     token = token or f"{os.getpid() % 100000:05d}"[-5:] + random.choice("abcdefghij")
-    used = used_networks(_ip("ip", "-4", "-o", "addr").stdout + "\n" + _ip("ip", "-4", "route").stdout)
+    addresses = _ip("ip", "-4", "-o", "addr", lab=lab).stdout + "\n" + _ip("ip", "-4", "route", lab=lab).stdout
+    used = used_networks(addresses)
     plan = plan_link(token, used)
-    if netns_exists(plan.netns) or link_exists(plan.host_if):
+    if netns_exists(plan.netns, lab) or link_exists(plan.host_if, lab):
         raise NetworkShapingError(f"the network namespace {plan.netns} already exists; is another build using it?")
     # Written down before they exist, so a killed run's namespace and veth are swept (dockerlab.runstate).
-    records = [runstate.register("netns", plan.netns), runstate.register("link", plan.host_if)]
+    # (In a lab container the namespace lives in the container's own mount namespace and goes with it.)
+    records = [runstate.register("link", plan.host_if)]
+    if lab is None:
+        records.append(runstate.register("netns", plan.netns))
+    else:
+        _LABS[plan.netns] = lab
     try:
-        _ip("ip", "netns", "add", plan.netns)
-        _ip("ip", "link", "add", plan.host_if, "type", "veth", "peer", "name", plan.ns_if)
-        _ip("ip", "link", "set", plan.ns_if, "netns", plan.netns)
-        _ip("ip", "addr", "add", f"{plan.host_ip}/30", "dev", plan.host_if)
-        _ip("ip", "link", "set", plan.host_if, "up")
+        _ip("ip", "netns", "add", plan.netns, lab=lab)
+        _ip("ip", "link", "add", plan.host_if, "type", "veth", "peer", "name", plan.ns_if, lab=lab)
+        _ip("ip", "link", "set", plan.ns_if, "netns", plan.netns, lab=lab)
+        _ip("ip", "addr", "add", f"{plan.host_ip}/30", "dev", plan.host_if, lab=lab)
+        _ip("ip", "link", "set", plan.host_if, "up", lab=lab)
         inside = ("ip", "netns", "exec", plan.netns)
-        _ip(*inside, "ip", "addr", "add", f"{plan.ns_ip}/30", "dev", plan.ns_if)
-        _ip(*inside, "ip", "link", "set", plan.ns_if, "up")
-        _ip(*inside, "ip", "link", "set", "lo", "up")
-        _ip(*inside, *tbf_command(plan.ns_if, rate_mbit))
+        _ip(*inside, "ip", "addr", "add", f"{plan.ns_ip}/30", "dev", plan.ns_if, lab=lab)
+        _ip(*inside, "ip", "link", "set", plan.ns_if, "up", lab=lab)
+        _ip(*inside, "ip", "link", "set", "lo", "up", lab=lab)
+        _ip(*inside, *tbf_command(plan.ns_if, rate_mbit), lab=lab)
         yield ShapedLink(plan=plan, rate_mbit=rate_mbit)
     finally:
-        remove_link(plan)
+        _LABS.pop(plan.netns, None)
+        remove_link(plan, lab)
         for record in records:
             runstate.release(record)

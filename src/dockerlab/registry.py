@@ -328,7 +328,12 @@ def registry_command(config: Path, netns: str | None = None, binary: str = REGIS
     ['ip', 'netns', 'exec', 'ns1', '/usr/bin/docker-registry', 'serve', '/c.yml']
     """
     command = [binary, "serve", str(config)]
-    return ["ip", "netns", "exec", netns, *command] if netns else command
+    if not netns:
+        return command
+    from dockerlab.netshape import in_netns
+
+    # In a lab container when the namespace was made in one (a reader who is not root).
+    return in_netns(netns, command)
 
 
 @contextmanager

@@ -1,12 +1,12 @@
 """A record of everything the helpers start outside their own Python process, so that nothing outlives a killed run.
 
-A registry process, a second ``dockerd``, a network namespace, a veth pair, a bridge, a temporary
-folder with mounts under it: each is normally removed by the ``finally`` of the context manager that
-made it. A cell timeout that kills the kernel, a Ctrl-C or ``kill -9`` skips every ``finally``. So each
-one is written down in ``<root>/_build/run/`` *as it starts* (before the process runs, before the
-namespace exists), with the PID of the Python process that owns it, and crossed out when it is gone.
-:func:`sweep` -- run at the start of every build, notebook run and ``make clean-docker`` -- undoes
-whatever a dead owner left.
+A registry process, a second ``dockerd``, a network namespace, a veth pair, a bridge, a lab container
+(:mod:`dockerlab.privileged`), a temporary folder with mounts under it: each is normally removed by the
+``finally`` of the context manager that made it. A cell timeout that kills the kernel, a Ctrl-C or ``kill -9``
+skips every ``finally``. So each one is written down in ``<root>/_build/run/`` *as it starts* (before the
+process runs, before the namespace exists), with the PID of the Python process that owns it, and crossed out
+when it is gone. :func:`sweep` -- run at the start of every build, notebook run and ``make clean-docker`` --
+undoes whatever a dead owner left.
 
 A process is only ever killed when its command line still contains the text it was started with
 (a recycled PID is someone else's process).
@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-Kind = Literal["process", "netns", "link", "folder"]
+Kind = Literal["process", "container", "netns", "link", "folder"]
 
 
 def proxy_free_env(
@@ -194,6 +194,9 @@ def undo(record: Record) -> None:
     if record.kind == "process":
         if record.name.isdigit():
             _stop_process(int(record.name), record.hint)
+    elif record.kind == "container":
+        # A lab container (dockerlab.privileged): removing it ends every process and mount in it.
+        subprocess.run(["docker", "rm", "--force", "--volumes", record.name], capture_output=True)
     elif record.kind == "netns":
         for word in subprocess.run(["ip", "netns", "pids", record.name], capture_output=True, text=True).stdout.split():
             try:
@@ -202,7 +205,9 @@ def undo(record: Record) -> None:
                 pass
         subprocess.run(["ip", "netns", "del", record.name], capture_output=True)
     elif record.kind == "link":
-        subprocess.run(["ip", "link", "del", record.name], capture_output=True)
+        from dockerlab.privileged import run_as_root
+
+        run_as_root(["ip", "link", "del", record.name])
     elif record.kind == "folder":
         # A cold node's folder: its engine and containerd name it on their command lines, and its
         # layers are mounted under it.
@@ -216,9 +221,10 @@ def undo(record: Record) -> None:
 def sweep(root: Path | None = None) -> list[str]:
     """Undo everything whose owner process is gone: what a killed run left. Returns what was undone.
 
-    Processes first, then namespaces and links, then folders, so nothing is removed under a running process.
+    Processes first, then lab containers, namespaces and links, then folders, so nothing is removed under a
+    running process.
     """
-    order = {"process": 0, "netns": 1, "link": 2, "folder": 3}
+    order = {"process": 0, "container": 1, "netns": 2, "link": 3, "folder": 4}
     undone = []
     for record in sorted(records(root), key=lambda r: order.get(r.kind, 9)):
         if alive(record.owner):
