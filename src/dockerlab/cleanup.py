@@ -3,7 +3,8 @@
 * containers and networks: those carrying :data:`~dockerlab.ownership.OWNER_LABEL`, which only the
   book sets (a reader's container inherits its image's labels, never this one);
 * images: the IDs the checkout recorded as it built them (tagged or dangling), and images tagged in
-  the ``ch09/`` namespace that were built from an example; bootstrapped bases only with ``--all``;
+  the ``ch09/`` namespace that were built from an example; bootstrapped bases and the lab image
+  (:data:`~dockerlab.privileged.LAB_IMAGE`) only with ``--all``;
 * build cache: the cache mounts the book's Dockerfiles named (``id=ch09-…``), one record at a time.
 
 No engine-wide prune: a reader's dangling images and build cache stay as they are.
@@ -22,6 +23,15 @@ from dockerlab.ownership import OWNER_LABEL, PROJECT, forget_images, is_book_exa
 
 
 def _is_our_base(tags: list[str], labels: dict[str, str]) -> bool:
+    """A base the book bootstrapped, or the lab containers' image (kept like a base: both take minutes to make).
+
+    >>> _is_our_base(["ch09/lab-node:latest"], {"org.ch09book.lab": "image"})
+    True
+    """
+    from dockerlab.privileged import LAB_IMAGE, PURPOSE_LABEL
+
+    if labels.get(PURPOSE_LABEL) == "image" and LAB_IMAGE in tags:
+        return True
     return labels.get(SOURCE_LABEL) == "bootstrapped" and any(t in KNOWN_BASES for t in tags)
 
 

@@ -146,3 +146,19 @@ def run_as_root(command: Sequence[str], *, client: Any | None = None) -> subproc
 def temp_root() -> Path:
     """The temp folder helpers make their folders in; bound into lab containers at the same path."""
     return Path(tempfile.gettempdir())
+
+
+def where_nodes_ran(euid: int | None = None) -> str:
+    """One Korean sentence for the pages: where this build ran the steps that need root.
+
+    >>> where_nodes_ran(euid=0).startswith("이 빌드는 root로")
+    True
+    """
+    if not needs_lab(euid):
+        return ("이 빌드는 root로 실행되었으므로, 두 번째 `dockerd`와 네트워크 네임스페이스 같은 root가 필요한 단계를 "
+                "호스트에서 직접 실행했습니다.")
+    return ("이 빌드는 root가 아닌 사용자(`docker` 그룹의 구성원)로 실행되었으므로, root가 필요한 단계"
+            "(두 번째 `dockerd`, 네트워크 네임스페이스, 브리지, `tc`)는 호스트 네트워크를 쓰는 특권(privileged) "
+            f"컨테이너 `{LAB_IMAGE}` 안에서 실행했습니다. 이 이미지는 책의 엔진과 같은 데비안 패키지로 만들었고, "
+            "그 안에서 만든 인터페이스와 네임스페이스는 호스트의 것입니다. `docker` 그룹의 구성원은 이렇게 특권 "
+            "컨테이너를 띄울 수 있으므로 사실상 root와 같은 권한을 가진다는 점도 기억해 두세요.")

@@ -1,32 +1,80 @@
-"""Every chapter runs clean as a plain notebook (nbclient), from its own folder, as a reader would run it --
-and alone: before each chapter, everything the book made on the engine is removed (bases kept), as if a
-reader opened that notebook first on an engine that has only the bases.
+"""Every chapter runs clean as a plain notebook (nbclient), as a reader runs it: as an ordinary user in the
+``docker`` group (made by the test when it runs as root), from the reader's own copy of the checkout, and
+alone: before each chapter, everything the book made on the engine is removed (bases kept), as if the reader
+opened that notebook first on an engine that has only the bases.
+
+The pages whose steps need root (page 01's cold nodes and shaped link, the second engines of 03-5, 04-2 and
+04-3) run them in privileged lab containers, and measure all the same: no page shows a "not executed" notice
+for a lack of root, and nothing they started is left behind.
 
 Named zz so it runs after the tests that compare the first build with the engine: it rebuilds every image.
 """
 
+import getpass
 import json
 import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 from dockerlab.notebooks import notebook_sources
+from dockerlab.ownership import OWNER_LABEL, PROJECT
 from tests.conftest import ROOT
+from tests.reader import reader
+
+#: The pages with steps that need root.
+ROOT_STEPS = ("01-why-small", "03-5-buildkit", "04-2-builders", "04-3-reproducible")
 
 
-def test_make_notebooks_executes_every_chapter_clean(tmp_path, engine) -> None:
-    out = tmp_path / "notebooks"
-    # `make notebooks OUT=...` writes to OUT/notebooks, exactly as a reader's `make notebooks` does.
-    proc = subprocess.run(["make", "-s", "notebooks", f"OUT={tmp_path}", "NOTEBOOKS_ARGS=--alone"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=3600, env={**os.environ, "CH09_ROOT": str(ROOT)})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    sources = notebook_sources(ROOT)
-    assert len(sources) >= 2
-    for source in sources:
-        executed = out / source.relative_to(ROOT).with_suffix(".ipynb")
-        notebook = json.loads(executed.read_text())
-        outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-        assert not [o for o in outputs if o["output_type"] == "error"], source.name
-        assert all(c.get("execution_count") for c in notebook["cells"] if c["cell_type"] == "code"), source.name
-    scratch = json.loads((out / "chapters" / "02-1-scratch.ipynb").read_text())
-    texts = ["".join(o.get("text", "")) for c in scratch["cells"] for o in c.get("outputs", [])]
+def _outputs(notebook: dict) -> list[dict]:
+    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+def _glued(notebook: dict, key: str) -> str:
+    for output in _outputs(notebook):
+        if output.get("metadata", {}).get("scrapbook", {}).get("name") == key:
+            return output["data"]["text/plain"].strip("'\"")
+    raise AssertionError(f"no glued {key}")
+
+
+def _interfaces() -> set[str]:
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in links.splitlines() if ":" in line}
+
+
+def test_every_chapter_runs_alone_as_a_reader_in_the_docker_group(engine) -> None:
+    interfaces_before = _interfaces()
+    with reader() as who:
+        out = who.root.parent / "out"
+        # `make notebooks OUT=...` writes to OUT/notebooks, exactly as a reader's `make notebooks` does.
+        proc = who.run(["make", "-s", "notebooks", f"OUT={out}", "NOTEBOOKS_ARGS=--alone"], timeout=3600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        executed = {}
+        for source in notebook_sources(ROOT):
+            path = out / "notebooks" / source.relative_to(ROOT).with_suffix(".ipynb")
+            notebook = json.loads(path.read_text())
+            outputs = _outputs(notebook)
+            assert not [o for o in outputs if o["output_type"] == "error"], source.name
+            assert all(c.get("execution_count") for c in notebook["cells"] if c["cell_type"] == "code"), source.name
+            executed[source.stem] = notebook
+        # Everything the pages started as the reader is gone: lab containers, cold nodes' folders, interfaces.
+        left = engine.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={PROJECT}"})
+        assert not left, [c.name for c in left]
+        owner = who.user or getpass.getuser()
+        assert not [p for p in Path(tempfile.gettempdir()).glob("ch09-*") if p.owner() == owner and
+                    not p.name.startswith("ch09-reader-")], "a helper's temp folder was left"
+        assert not list((who.root / "_build" / "run").glob("*.json")), "a run record was left"
+    texts = ["".join(o.get("text", "")) for o in _outputs(executed["02-1-scratch"])]
     assert "hello, scratch!\n" in texts
+    assert set(ROOT_STEPS) <= set(executed)
+    if os.geteuid() == 0:
+        # The reader was not root: page 01 says where its root steps ran, and measured them there.
+        assert "특권(privileged) 컨테이너" in _glued(executed["01-why-small"], "node_where")
+    for key in ("golang_shaped_s", "golang_pull_s", "golang_build_s"):
+        assert float(_glued(executed["01-why-small"], key)) > 0, key
+    for name in ROOT_STEPS:
+        page = "\n".join("".join(o.get("text", "")) + json.dumps(o.get("data", {}), ensure_ascii=False)
+                         for o in _outputs(executed[name]))
+        assert "이 빌드에서는 실행하지 않음" not in page or "root" not in page, name
+    new = {name for name in _interfaces() - interfaces_before if name.startswith(("ch09", "c9s"))}
+    assert not new, f"interfaces left: {new}"

@@ -1,0 +1,106 @@
+"""A reader who is not root: a user in the ``docker`` group with a copy of this checkout.
+
+Readers run the notebooks as an ordinary member of the ``docker`` group. As root, :func:`reader` makes such
+a user for the length of a test (and removes it afterwards); run by a user who is not root, the reader is
+that user. Either way the reader works in a copy of the checkout (the files git tracks or would track,
+uncommitted changes included) that it owns, with this checkout's virtualenv.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import secrets
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who runs the commands (``user`` None: this process's own user, already not root) and where."""
+
+    user: str | None
+    root: Path  # the reader's copy of the checkout
+    home: Path
+
+    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` as the reader in its checkout, with a reader's environment (no root's DOCKER_HOST etc.)."""
+        passed = {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "LANG", "LC_", "TZ"))}
+        environment = {**passed, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                       "HOME": str(self.home), "CH09_ROOT": str(self.root), "PYTHONPATH": str(self.root / "src"),
+                       **(env or {})}
+        if self.user is None:
+            command = list(argv)
+        else:
+            command = ["runuser", "-u", self.user, "--", "env", "-i", *[f"{k}={v}" for k, v in environment.items()],
+                       *argv]
+        return subprocess.run(command, cwd=cwd or self.root, capture_output=True, text=True, timeout=timeout,
+                              env=environment if self.user is None else None)
+
+
+def _checkout_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def copy_checkout(dest: Path) -> Path:
+    """Copy the checkout's files into ``dest`` (times kept, so make finds the shared virtualenv current)."""
+    for name in _checkout_files():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target, follow_symlinks=False)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
+def _closed_folders(path: Path) -> list[Path]:
+    """Folders on the way to ``path`` that others may not traverse (here: the interpreter lives under /root)."""
+    return [folder for folder in reversed(path.parents) if not os.stat(folder).st_mode & stat.S_IXOTH]
+
+
+@contextmanager
+def reader() -> Iterator[Reader]:
+    """A reader in the ``docker`` group with its own copy of the checkout in a new temp folder (removed after)."""
+    tmp = Path(tempfile.mkdtemp(prefix="ch09-reader-"))
+    try:
+        if os.geteuid() != 0:
+            yield Reader(None, copy_checkout(tmp / "book"), Path(os.environ.get("HOME", str(tmp))))
+        else:
+            with _new_user(tmp) as made:
+                yield made
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def _new_user(tmp: Path) -> Iterator[Reader]:
+    grp.getgrnam("docker")  # KeyError here: the engine's package made no docker group
+    name = f"ch09r{secrets.token_hex(3)}"
+    home = tmp / "home"
+    home.mkdir()
+    subprocess.run(["useradd", "--no-create-home", "--home-dir", str(home), "--groups", "docker",
+                    "--shell", "/bin/sh", name], check=True, capture_output=True)
+    # The virtualenv's interpreter must be reachable by the reader; open only the traverse bit, for the test.
+    interpreter = (ROOT / ".venv" / "bin" / "python").resolve()
+    opened = {folder: os.stat(folder).st_mode for folder in _closed_folders(interpreter)}
+    try:
+        for folder, mode in opened.items():
+            os.chmod(folder, mode | stat.S_IXOTH)
+        book = copy_checkout(tmp / "book")
+        subprocess.run(["chown", "-R", f"{name}:{name}", str(tmp)], check=True)
+        yield Reader(name, book, home)
+    finally:
+        for folder, mode in opened.items():
+            os.chmod(folder, mode)
+        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        subprocess.run(["userdel", name], capture_output=True)
