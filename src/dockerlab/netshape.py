@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import subprocess
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,6 +108,25 @@ def in_netns(netns: str, command: list[str]) -> list[str]:
     argv = ["ip", "netns", "exec", netns, *command]
     lab = _LABS.get(netns)
     return lab.argv(argv) if lab else argv
+
+
+def stop_in_netns(netns: str, pattern: str, grace: float = 10.0) -> None:
+    """Stop the processes whose command line contains ``pattern`` that run in the lab container holding ``netns``.
+
+    (As root a server in the namespace is this process's own child and is stopped as such. In a lab container
+    it was started through ``docker exec``, which does not pass signals on: stopping the client would leave the
+    server running, still answering on the namespace's address.) Quiet when there is no such lab or process.
+    """
+    lab = _LABS.get(netns)
+    if lab is None:
+        return
+    lab.run(["pkill", "-TERM", "-f", pattern])
+    deadline = time.monotonic() + grace
+    while lab.run(["pgrep", "-f", pattern]).returncode == 0:
+        if time.monotonic() > deadline:
+            lab.run(["pkill", "-KILL", "-f", pattern])
+            break
+        time.sleep(0.1)
 
 
 def _ip(*args: str, check: bool = True, lab: LabContainer | None = None) -> subprocess.CompletedProcess[str]:

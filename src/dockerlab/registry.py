@@ -378,6 +378,10 @@ def local_registry(
         wait_until_answers(registry, timeout, log)
         yield registry
     finally:
+        if netns:
+            from dockerlab.netshape import stop_in_netns
+
+            stop_in_netns(netns, str(config))  # a server a lab container runs (a reader who is not root)
         if process is not None:
             stop_process(process)
         runstate.release(process_record)
