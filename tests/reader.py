@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ROOT
 
@@ -31,20 +32,30 @@ class Reader:
     root: Path  # the reader's copy of the checkout
     home: Path
 
+    def environment(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """A reader's environment: no root's DOCKER_HOST or the like; pip's settings and the locale passed on."""
+        passed = {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "LANG", "LC_", "TZ"))}
+        return {**passed, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOME": str(self.home), "CH09_ROOT": str(self.root), "PYTHONPATH": str(self.root / "src"),
+                **(env or {})}
+
+    def command(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
+        """``argv`` as the reader runs it (through ``runuser`` and ``env -i`` when this process is root)."""
+        if self.user is None:
+            return list(argv)
+        return ["runuser", "-u", self.user, "--", "env", "-i",
+                *[f"{k}={v}" for k, v in self.environment(env).items()], *argv]
+
     def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` as the reader in its checkout, with a reader's environment (no root's DOCKER_HOST etc.)."""
-        passed = {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "LANG", "LC_", "TZ"))}
-        environment = {**passed, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                       "HOME": str(self.home), "CH09_ROOT": str(self.root), "PYTHONPATH": str(self.root / "src"),
-                       **(env or {})}
-        if self.user is None:
-            command = list(argv)
-        else:
-            command = ["runuser", "-u", self.user, "--", "env", "-i", *[f"{k}={v}" for k, v in environment.items()],
-                       *argv]
-        return subprocess.run(command, cwd=cwd or self.root, capture_output=True, text=True, timeout=timeout,
-                              env=environment if self.user is None else None)
+        """Run ``argv`` as the reader in its checkout and wait for it."""
+        return subprocess.run(self.command(argv, env), cwd=cwd or self.root, capture_output=True, text=True,
+                              timeout=timeout, env=self.environment(env) if self.user is None else None)
+
+    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[str]:
+        """Start ``argv`` as the reader in its checkout (stdout and stderr together, as text)."""
+        return subprocess.Popen(self.command(argv), cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=self.environment() if self.user is None else None, **kwargs)
 
 
 def _checkout_files() -> list[str]:

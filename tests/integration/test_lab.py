@@ -1,4 +1,4 @@
-"""`make lab` serves the chapters as notebooks (jupytext) in JupyterLab."""
+"""`make lab` serves the chapters as notebooks (jupytext) in JupyterLab, to a reader in the `docker` group."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.reader import reader
 
 
 def _free_port() -> int:
@@ -26,10 +26,14 @@ def _get(url: str, token: str):
 
 
 def test_make_lab_opens_a_chapter_as_a_notebook(engine) -> None:
+    with reader() as who:
+        _make_lab_opens_a_chapter(who)
+
+
+def _make_lab_opens_a_chapter(who) -> None:
     port, token = _free_port(), secrets.token_hex(16)
     args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.token={token} --ServerApp.open_browser=False"
-    proc = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = who.popen(["make", "-s", "lab", f"LAB_ARGS={args}"], start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
