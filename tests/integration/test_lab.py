@@ -4,7 +4,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import time
 import urllib.request
 
