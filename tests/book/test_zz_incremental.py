@@ -1,14 +1,24 @@
 """Incremental builds: nothing changed -> no notebook runs; an example changed -> exactly its chapters run.
 
+The whole book is built once per test run (``built_book``); rebuilding it without a change costs no execution,
+so that is checked on it. Editing an example and rebuilding would execute its chapters a second time, so that
+is checked on a small book instead (as MyST-NB's own tests build small projects): the book's real ``conf.py``,
+``_static`` and helper package, and three tiny chapters -- two that list an example in ``depends:``, one that
+lists none.
+
 Named zz so it runs after the other book tests, which read the first build.
 """
 
+from __future__ import annotations
+
+import shutil
+import textwrap
 from pathlib import Path
 
-from dockerlab.sphinxext import front_matter_depends
-from tests.book.conftest import executed_notebooks
+import pytest
 
-HELLO = Path("examples/hello/hello.go")
+from dockerlab.sphinxext import front_matter_depends
+from tests.book.conftest import ROOT, Book, executed_notebooks, run_build
 
 
 def _pages_using(src: Path, example: str) -> list[str]:
@@ -21,7 +31,7 @@ def _pages_using(src: Path, example: str) -> list[str]:
     return pages
 
 
-def _executed(book, output: str) -> list[str]:
+def _executed(book: Book, output: str) -> list[str]:
     return sorted(str(Path(p).relative_to(book.src)) for p in executed_notebooks(output))
 
 
@@ -38,20 +48,87 @@ def test_rebuild_without_changes_executes_nothing(built_book) -> None:
     assert _executed(built_book, proc.stdout) == []
 
 
-def test_editing_hello_reexecutes_exactly_the_chapters_using_it(built_book) -> None:
+def test_the_books_pages_list_the_examples_they_use(built_book) -> None:
     users = _pages_using(built_book.src, "examples/hello")
     assert "chapters/02-1-scratch" in users
     assert len(users) < len(_executed(built_book, built_book.outputs[0]))
-    source = built_book.src / HELLO
-    original = source.read_text()
-    source.write_text(original.replace("hello, scratch!", "hello, incremental!"))
-    try:
-        proc = built_book.build()
-        assert proc.returncode == 0, proc.stdout[-3000:]
-        assert _executed(built_book, proc.stdout) == users
-        outputs = [o.get_text().strip() for o in built_book.page("chapters/02-1-scratch").select("div.cell_output")]
-        assert "hello, incremental!" in outputs
-    finally:
-        # The temporary copy only; the engine's ch09/hello is rebuilt from the real sources by
-        # test_zz_notebooks, which runs next.
-        source.write_text(original)
+
+
+CHAPTER = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+{depends}---
+
+# {title}
+
+```{{code-cell}} ipython3
+from pathlib import Path
+
+print({expression})
+```
+"""
+
+
+def _chapter(title: str, depends: list[str], expression: str) -> str:
+    listed = "depends:\n" + "".join(f"  - {d}\n" for d in depends) if depends else ""
+    return CHAPTER.format(title=title, depends=listed, expression=expression)
+
+
+@pytest.fixture
+def small_book(tmp_path: Path) -> Book:
+    """A three-chapter book with the real configuration, built once."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("conf.py",):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("_static", "src"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "examples" / "greeting").mkdir(parents=True)
+    (src / "examples" / "greeting" / "message.txt").write_text("hello, first build\n")
+    (src / "examples" / "other").mkdir(parents=True)
+    (src / "examples" / "other" / "note.txt").write_text("unchanged\n")
+    (src / "index.md").write_text(textwrap.dedent("""\
+        # Small book
+
+        ```{toctree}
+        :glob:
+
+        chapters/*
+        ```
+        """))
+    chapters = src / "chapters"
+    chapters.mkdir()
+    read = "Path('../examples/greeting/message.txt').read_text().strip()"
+    (chapters / "a-uses-greeting.md").write_text(_chapter("A", ["examples/greeting"], read))
+    (chapters / "b-uses-both.md").write_text(_chapter("B", ["examples/other", "examples/greeting"], read))
+    (chapters / "c-uses-other.md").write_text(
+        _chapter("C", ["examples/other"], "Path('../examples/other/note.txt').read_text().strip()"))
+    out = tmp_path / "out"
+    proc = run_build(src, out)
+    assert proc.returncode == 0, f"the small book did not build:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+    return Book(src=src, out=out, output=proc.stdout, outputs=[proc.stdout])
+
+
+def test_editing_an_example_reexecutes_exactly_the_chapters_using_it(small_book: Book) -> None:
+    assert _executed(small_book, small_book.outputs[0]) == [
+        "chapters/a-uses-greeting", "chapters/b-uses-both", "chapters/c-uses-other"]
+    unchanged = small_book.build()
+    assert unchanged.returncode == 0, unchanged.stdout[-3000:]
+    assert _executed(small_book, unchanged.stdout) == []
+    (small_book.src / "examples" / "greeting" / "message.txt").write_text("hello, incremental\n")
+    proc = small_book.build()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    users = _pages_using(small_book.src, "examples/greeting")
+    assert users == ["chapters/a-uses-greeting", "chapters/b-uses-both"]
+    assert _executed(small_book, proc.stdout) == users
+    for page in users:
+        outputs = [o.get_text().strip() for o in small_book.page(page).select("div.cell_output")]
+        assert "hello, incremental" in outputs, page
+    assert "unchanged" in small_book.page("chapters/c-uses-other").get_text()
