@@ -156,7 +156,7 @@ def _stop_process(pid: int, hint: str, grace: float = 15.0) -> None:
         return
     try:
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or root's (a lab container's, removed on its own)
         return
     deadline = time.monotonic() + grace
     while alive(pid) and time.monotonic() < deadline:
