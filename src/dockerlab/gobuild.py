@@ -22,6 +22,7 @@ class GoBuild:
     where: str  # "host" or "container"
     go_version: str
     static: bool
+    goroot: str = ""  # `go env GOROOT` of the compiler used: the Go installation's path, which builds may record
 
 
 def is_static_elf(path: Path) -> bool:
@@ -69,18 +70,20 @@ def go_build(source_dir: Path, args: list[str], output: str, *, env: dict[str, s
         if proc.returncode != 0:
             raise DockerLabError(f"go build in {source_dir.name} failed: {proc.stderr.strip()}")
         version = subprocess.run([go, "version"], text=True, capture_output=True).stdout.split()[2]
+        goroot = subprocess.run([go, "env", "GOROOT"], text=True, capture_output=True).stdout.strip()
         where = "host"
     else:
         from dockerlab.bases import ensure_base
         from dockerlab.examples import run_image
 
         ensure_base(GO_BUILDER, client=client)
-        script = "go build " + " ".join(args) + " && go version"
+        script = "go build " + " ".join(args) + " && go version && go env GOROOT"
         out = run_image(GO_BUILDER, ["sh", "-c", script], client=client, working_dir="/src",
                         volumes={str(source_dir): {"bind": "/src", "mode": "rw"}}, environment=build_env)
-        version = out.strip().splitlines()[-1].split()[2]
+        *_, version_line, goroot = out.strip().splitlines()
+        version = version_line.split()[2]
         where = "container"
     binary = source_dir / output
     if not binary.is_file():
         raise DockerLabError(f"go build in {source_dir.name} produced no {output}.")
-    return GoBuild(binary=binary, where=where, go_version=version, static=is_static_elf(binary))
+    return GoBuild(binary=binary, where=where, go_version=version, static=is_static_elf(binary), goroot=goroot)

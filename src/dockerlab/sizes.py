@@ -64,3 +64,18 @@ def ratio_text(part: float, whole: float) -> str:
     if whole <= 0:
         raise ValueError("the whole must be positive")
     return format_percent(part, whole, digits=1)
+
+
+def size_change_text(before: int, after: int) -> str:
+    """How a size changed from ``before`` to ``after``, in the book's words: bytes and percent, and which way.
+
+    >>> size_change_text(2_000_000, 1_995_000), size_change_text(100, 100), size_change_text(1000, 1010)
+    ('5,000바이트(0.25%) 줄었습니다', '바이트까지 같았습니다', '10바이트(1.00%) 늘었습니다')
+    """
+    if before <= 0:
+        raise ValueError("the size before must be positive")
+    if after == before:
+        return "바이트까지 같았습니다"
+    change = abs(after - before)
+    way = "줄었습니다" if after < before else "늘었습니다"
+    return f"{change:,}바이트({format_percent(change, before, digits=2)}) {way}"

@@ -134,3 +134,17 @@ def test_no_page_is_wider_than_a_phone_or_a_laptop_screen(built_book, site, page
         if scroll > client:
             wider.append(f"{doc}: {scroll}px on a {client}px screen")
     assert wider == []
+
+
+def test_the_stage_table_fits_a_laptop_column_with_every_stage_name_whole(site, page) -> None:
+    # The overflow test above passes when a wide table scrolls in its container or squeezes its code; this one
+    # holds 04-2's stage table to fitting the article column at 1280 px without breaking a stage name.
+    page.set_viewport_size({"width": 1280, "height": 844})
+    page.goto(f"{site}/chapters/04-2-builders.html", wait_until="networkidle")
+    box = page.locator(".stage-table")
+    assert box.count() == 1
+    table_width, column_width = box.evaluate("b => [b.querySelector('table').scrollWidth, b.clientWidth]")
+    assert table_width <= column_width, (table_width, column_width)
+    broken = box.evaluate("b => Array.from(b.querySelectorAll('td code')).filter(c => c.getClientRects().length > 1)"
+                          ".map(c => c.textContent)")
+    assert broken == []

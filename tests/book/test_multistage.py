@@ -95,7 +95,7 @@ def test_builders_stage_table_is_the_measurement_of_both_builders(built_book) ->
     """BuildKit skipped exactly the stages the target does not need; the classic builder built every stage
     written up to the target and ran the test stage's RUN."""
     page = built_book.page(BUILDERS)
-    table = _table_with(page, "BuildKit 처리한 단계")
+    table = _table_with(page, "BuildKit 단계")
     header = table[0]
     col = {name: header.index(name) for name in header}
     rows = {row[0]: row for row in table[1:]}
@@ -104,16 +104,16 @@ def test_builders_stage_table_is_the_measurement_of_both_builders(built_book) ->
     assert list(rows) == list(stages)
     for name, row in rows.items():
         assert row[col["목표에 필요"]] == ("필요" if name in needed else "불필요"), name
-        built_by_buildkit = row[col["BuildKit 처리한 단계"]] != "빌드 안 함"
+        built_by_buildkit = row[col["BuildKit 단계"]] != "빌드 안 함"
         assert built_by_buildkit == (name in needed), name
-        built_by_classic = row[col["클래식 처리한 단계"]] != "빌드 안 함"
+        built_by_classic = row[col["클래식 단계"]] != "빌드 안 함"
         assert built_by_classic == (name in stages_through(stages, "runtime-scratch")), name
         for builder in ("BuildKit", "클래식"):
-            steps = row[col[f"{builder} 처리한 단계"]]
+            steps = row[col[f"{builder} 단계"]]
             assert steps == "빌드 안 함" or int(steps) > 0, (name, builder, steps)
-    assert rows["test"][col["BuildKit 처리한 단계"]] == "빌드 안 함"
-    assert rows["runtime-scratch-no-ca"][col["BuildKit 처리한 단계"]] == "빌드 안 함"
-    assert rows["test"][col["클래식 실행한 RUN"]] == "1"
+    assert rows["test"][col["BuildKit 단계"]] == "빌드 안 함"
+    assert rows["runtime-scratch-no-ca"][col["BuildKit 단계"]] == "빌드 안 함"
+    assert rows["test"][col["클래식 RUN"]] == "1"
     # The classic builder's log excerpt is on the page: the tests ran in the test stage.
     excerpt = next(o for o in outputs_of(page) if ": FROM build AS test" in o)
     assert ": RUN go vet ./... && go test -v ./..." in excerpt and "---> Running in" in excerpt

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from dockerlab.errors import DockerLabError
-from dockerlab.gobuild import is_static_elf
+from dockerlab.gobuild import go_build, is_static_elf
 
 
 def _elf64(path: Path, segment_types: list[int]) -> Path:
@@ -37,3 +37,20 @@ def test_not_an_elf(tmp_path: Path) -> None:
     (tmp_path / "script").write_text("#!/bin/sh\n")
     with pytest.raises(DockerLabError, match="is not an ELF executable"):
         is_static_elf(tmp_path / "script")
+
+
+def test_go_build_in_the_builder_container_reports_its_version_and_goroot(tmp_path: Path, monkeypatch) -> None:
+    import dockerlab.bases
+    import dockerlab.examples
+    import dockerlab.gobuild
+
+    def fake_run_image(image, command, **kwargs):
+        _elf64(tmp_path / "app", [1])  # what `go build -o app` would leave in the mounted folder
+        return "go version go1.19.8 linux/amd64\n/usr/local/go\n"
+
+    monkeypatch.setattr(dockerlab.gobuild.shutil, "which", lambda name: None)
+    monkeypatch.setattr(dockerlab.bases, "ensure_base", lambda name, client=None: None)
+    monkeypatch.setattr(dockerlab.examples, "run_image", fake_run_image)
+    built = go_build(tmp_path, ["-o", "app", "main.go"], "app")
+    assert (built.where, built.go_version, built.goroot) == ("container", "go1.19.8", "/usr/local/go")
+    assert built.static

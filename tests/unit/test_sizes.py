@@ -5,7 +5,7 @@ import math
 import pytest
 
 from dockerlab.efficiency import percent_text
-from dockerlab.sizes import format_percent, human_size, ratio_text
+from dockerlab.sizes import format_percent, human_size, ratio_text, size_change_text
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,20 @@ def test_the_book_s_two_percentages_are_format_percent(value: float) -> None:
     assert percent_text(value) == format_percent(value, digits=2)
     assert ratio_text(value, 1.0) == format_percent(value, digits=1)
     assert ratio_text(value, 4.0) == format_percent(value, 4.0, digits=1)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        (1_000_000, 999_000, "1,000바이트(0.10%) 줄었습니다"),
+        (1_000_000, 1_000_000, "바이트까지 같았습니다"),
+        (4_000, 4_100, "100바이트(2.50%) 늘었습니다"),
+    ],
+)
+def test_size_change_text_says_which_way_and_by_how_much(before: int, after: int, said: str) -> None:
+    assert size_change_text(before, after) == said
+
+
+def test_size_change_text_needs_a_size_to_compare_with() -> None:
+    with pytest.raises(ValueError):
+        size_change_text(0, 10)
