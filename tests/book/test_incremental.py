@@ -6,7 +6,7 @@ is checked on a small book instead (as MyST-NB's own tests build small projects)
 ``_static`` and helper package, and three tiny chapters -- two that list an example in ``depends:``, one that
 lists none.
 
-Named zz so it runs after the other book tests, which read the first build.
+The rebuild leaves the first build's output as it was, so these tests may run in any order with the others.
 """
 
 from __future__ import annotations
