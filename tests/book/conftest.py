@@ -1,7 +1,7 @@
 """The book test: build the whole site once, from a copy of the sources, into a temp dir.
 
-``built_book`` is session-scoped: every test in tests/book reads the same build. Tests that
-edit sources (incremental rebuilds) live in ``test_zz_incremental.py`` so they run last.
+``built_book`` is session-scoped: every test in tests/book reads the same build. Tests that edit sources
+build small books of their own (``test_incremental.py``, ``test_faults.py``).
 """
 
 from __future__ import annotations
