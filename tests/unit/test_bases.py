@@ -16,20 +16,35 @@ from dockerlab.bases import (
 )
 from dockerlab.errors import BaseImageError
 
-from .fakes import FakeAPI, FakeClient, image_info
+from .fakes import FakeAPIClient, fake_client
+
+
+def _engine(*offered: str, pull_error: str | None = None) -> FakeAPIClient:
+    """A fake engine whose registries serve ``offered`` (or do not answer, with ``pull_error``)."""
+    api = FakeAPIClient()
+    for reference in offered:
+        api.offer(reference)
+    api.pull_error = pull_error
+    return api
+
+
+def _pulls(api: FakeAPIClient) -> list[dict[str, str]]:
+    return [args for method, args in api.calls if method == "pull"]
 
 
 def test_existing_image_is_kept_and_not_pulled() -> None:
-    api = FakeAPI(images={"busybox:latest": image_info(10, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "r"})})
-    base = ensure_base("busybox", client=FakeClient(api))
+    api = _engine("busybox:latest")
+    api.add_image("busybox:latest", size=10, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "r"})
+    base = ensure_base("busybox", client=fake_client(api))
     assert (base.name, base.origin, base.detail) == ("busybox:latest", "bootstrapped", "r")
-    assert not [c for c in api.calls if c[0] == "pull"]
+    assert not _pulls(api)
 
 
 def test_pull_from_a_given_registry_is_tagged_with_the_official_name() -> None:
-    api = FakeAPI()
-    base = ensure_base("debian:bookworm", registry="127.0.0.1:5000", client=FakeClient(api))
-    assert ("pull", {"repo": "127.0.0.1:5000/debian", "tag": "bookworm"}) in api.calls
+    api = _engine("127.0.0.1:5000/debian:bookworm")
+    base = ensure_base("debian:bookworm", registry="127.0.0.1:5000", client=fake_client(api))
+    assert _pulls(api) == [{"repository": "127.0.0.1:5000/debian", "tag": "bookworm"}]
+    assert "debian:bookworm" in api.inspect_image("127.0.0.1:5000/debian:bookworm")["RepoTags"]
     assert base.origin == "pulled"
     assert base.detail.startswith("127.0.0.1:5000/debian@sha256:")
 
@@ -40,50 +55,52 @@ def _fake_bootstrap(monkeypatch, name: str) -> list[str]:
 
     def fake_bootstrap(name, client, root):
         made.append(name)
-        client.api.image_db[name] = image_info(5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
+        client.api.add_image(name, size=5, labels={SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "recipe"})
 
     monkeypatch.setitem(bases.BOOTSTRAPPERS, name, fake_bootstrap)
     return made
 
 
 def test_failed_pull_falls_back_to_the_bootstrap_recipe(monkeypatch) -> None:
-    api = FakeAPI(pull_error="dial tcp: lookup registry-1.docker.io: no such host")
+    api = _engine(pull_error="dial tcp: lookup registry-1.docker.io: no such host")
     made = _fake_bootstrap(monkeypatch, "busybox:latest")
-    base = ensure_base("busybox", client=FakeClient(api))
+    base = ensure_base("busybox", client=fake_client(api))
     assert made == ["busybox:latest"]
     assert base.origin == "bootstrapped"
 
 
 def test_the_books_own_bases_are_built_here_never_pulled_from_docker_hub(monkeypatch) -> None:
     # Docker Hub answers (no pull error), but ch09/ there is somebody else's namespace.
-    api = FakeAPI()
+    api = _engine("ch09/distroless-static:debian12")
     made = _fake_bootstrap(monkeypatch, "ch09/distroless-static:debian12")
-    base = ensure_base("ch09/distroless-static:debian12", client=FakeClient(api))
+    base = ensure_base("ch09/distroless-static:debian12", client=fake_client(api))
     assert made == ["ch09/distroless-static:debian12"] and base.origin == "bootstrapped"
-    assert not [c for c in api.calls if c[0] == "pull"]
+    assert not _pulls(api)
     # A registry of the reader's own (CH09_REGISTRY) may serve them.
-    ensure_base("ch09/distroless-static:debian12", registry="127.0.0.1:5000", client=FakeClient(api2 := FakeAPI()))
-    assert ("pull", {"repo": "127.0.0.1:5000/ch09/distroless-static", "tag": "debian12"}) in api2.calls
+    api2 = _engine("127.0.0.1:5000/ch09/distroless-static:debian12")
+    ensure_base("ch09/distroless-static:debian12", registry="127.0.0.1:5000", client=fake_client(api2))
+    assert _pulls(api2) == [{"repository": "127.0.0.1:5000/ch09/distroless-static", "tag": "debian12"}]
 
 
 def test_alpine_is_never_faked() -> None:
-    api = FakeAPI(pull_error="no such host")
+    api = _engine(pull_error="no such host")
     with pytest.raises(BaseImageError) as err:
-        ensure_base("alpine:3.20", client=FakeClient(api))
+        ensure_base("alpine:3.20", client=fake_client(api))
     message = str(err.value)
     assert message.startswith("alpine:3.20 is not available in this build: Alpine Linux is built from")
-    assert "alpine:3.20" not in api.image_db
+    assert api.images(name="alpine") == []
 
 
 def test_no_bootstrap_when_forbidden(monkeypatch) -> None:
     monkeypatch.setenv("CH09_NO_BOOTSTRAP", "1")
     with pytest.raises(BaseImageError, match="cannot pull debian:bookworm"):
-        ensure_base("debian:bookworm", client=FakeClient(FakeAPI(pull_error="no such host")))
+        ensure_base("debian:bookworm", client=fake_client(_engine(pull_error="no such host")))
 
 
 def test_provenance_of_an_image_of_unknown_origin() -> None:
-    api = FakeAPI(images={"x:latest": image_info(1)})
-    assert base_provenance("x:latest", FakeClient(api)).origin == "local"
+    api = FakeAPIClient()
+    api.add_image("x:latest", size=1)
+    assert base_provenance("x:latest", fake_client(api)).origin == "local"
 
 
 def _tree(root: Path) -> Path:
@@ -129,8 +146,9 @@ def test_rootfs_tarball_is_reproducible(tmp_path: Path) -> None:
 
 def test_a_pulled_copy_of_a_bootstrapped_image_is_pulled_and_keeps_its_recipe() -> None:
     labels = {SOURCE_LABEL: "bootstrapped", RECIPE_LABEL: "r", bases.PACKAGES_LABEL: "busybox-static=1"}
-    api = FakeAPI(images={"b:1": image_info(1, labels=labels, digests=["127.0.0.1:5000/b@sha256:" + "f" * 64])})
-    base = base_provenance("b:1", FakeClient(api))
+    api = FakeAPIClient()
+    api.add_image("b:1", size=1, labels=labels, digests=["127.0.0.1:5000/b@sha256:" + "f" * 64])
+    base = base_provenance("b:1", fake_client(api))
     assert (base.origin, base.packages) == ("pulled", "busybox-static=1")
     assert base.detail.startswith("127.0.0.1:5000/b@sha256:")
 
@@ -144,16 +162,16 @@ def test_a_pulled_copy_of_a_bootstrapped_image_is_pulled_and_keeps_its_recipe() 
     ],
 )
 def test_a_registry_port_in_a_base_name_is_not_its_tag(name: str, repo: str, tag: str) -> None:
-    api = FakeAPI()
-    base = bases.pull_base(name, client=FakeClient(api))
-    assert ("pull", {"repo": repo, "tag": tag}) in api.calls
+    api = _engine(name)
+    base = bases.pull_base(name, client=fake_client(api))
+    assert _pulls(api) == [{"repository": repo, "tag": tag}]
     assert base.name == name
 
 
 def test_a_base_named_with_a_registry_port_and_no_tag_is_pulled_as_latest() -> None:
-    api = FakeAPI()
-    base = ensure_base("127.0.0.1:5000/busybox", client=FakeClient(api))
-    assert ("pull", {"repo": "127.0.0.1:5000/busybox", "tag": "latest"}) in api.calls
+    api = _engine("127.0.0.1:5000/busybox:latest")
+    base = ensure_base("127.0.0.1:5000/busybox", client=fake_client(api))
+    assert _pulls(api) == [{"repository": "127.0.0.1:5000/busybox", "tag": "latest"}]
     assert base.name == "127.0.0.1:5000/busybox:latest"
 
 

@@ -5,7 +5,7 @@ import pytest
 from dockerlab.budgets import budget_for, check_budgets, load_budgets, parse_size, reset_budgets
 from dockerlab.errors import DockerLabError
 
-from .fakes import FakeAPI, image_info
+from .fakes import FakeAPIClient
 
 
 @pytest.mark.parametrize(("text", "size"), [("2MB", 2_000_000), ("750kB", 750_000), ("1.5GB", 1_500_000_000),
@@ -23,7 +23,9 @@ def test_parse_size_rejects_nonsense(text: str) -> None:
 def test_check_budgets_flags_growth_and_missing_images(tmp_path: Path) -> None:
     path = tmp_path / "budgets.toml"
     path.write_text('[images]\n"a:latest" = "2MB"\n"b:latest" = "1MB"\n"c:latest" = "1MB"\n')
-    api = FakeAPI(images={"a:latest": image_info(1_819_316), "b:latest": image_info(1_000_001)})
+    api = FakeAPIClient()
+    api.add_image("a:latest", size=1_819_316)
+    api.add_image("b:latest", size=1_000_001)
     results = {b.tag: b for b in check_budgets(path, api)}
     assert results["a:latest"].ok
     assert not results["b:latest"].ok
@@ -47,7 +49,9 @@ def test_a_budget_is_the_size_plus_ten_percent_rounded_up(size: int, budget: str
 def test_reset_rewrites_values_and_keeps_comments_and_missing_images(tmp_path: Path) -> None:
     path = tmp_path / "budgets.toml"
     path.write_text('# why\n[images]\n"a:latest" = "9MB"\n"gone:1" = "1MB"  # kept\n')
-    changes = reset_budgets(path, FakeAPI(images={"a:latest": image_info(1_819_316)}))
+    api = FakeAPIClient()
+    api.add_image("a:latest", size=1_819_316)
+    changes = reset_budgets(path, api)
     assert changes == [("a:latest", "9MB", "2.1MB")]
     assert path.read_text() == '# why\n[images]\n"a:latest" = "2.1MB"\n"gone:1" = "1MB"  # kept\n'
 

@@ -26,6 +26,8 @@ from dockerlab.coldnode import (
     store_folders,
 )
 
+from .fakes import FakeAPIClient, fake_client
+
 
 def test_every_path_of_the_node_lives_under_its_root() -> None:
     paths = NodePaths(Path("/tmp/ch09-node-x"))
@@ -91,47 +93,27 @@ def test_processes_under_finds_a_process_naming_the_folder(tmp_path: Path) -> No
     assert proc.pid not in processes_under(marker)
 
 
-class _Images:
-    def __init__(self, listed: list[Any]) -> None:
-        self.listed = listed
-
-    def list(self, all: bool = False) -> list[Any]:  # noqa: A002 - docker-py's name
-        return self.listed
-
-
-class _API:
-    def __init__(self, stream: list[dict[str, Any]]) -> None:
-        self.stream = stream
-
-    def pull(self, reference: str, stream: bool, decode: bool):
-        return iter(self.stream)
-
-    def inspect_image(self, reference: str) -> dict[str, Any]:
-        return {"Size": 1982410}
-
-
-class _Client:
-    def __init__(self, stream: list[dict[str, Any]]) -> None:
-        self.api = _API(stream)
-        self.images = _Images([])
-
-
-def _node(tmp_path: Path, stream: list[dict[str, Any]], layers: int = 0) -> ColdNode:
+def _node(tmp_path: Path, progress: list[dict[str, Any]] | None = None, layers: int = 0,
+          reference: str = "127.0.0.1:5000/busybox:latest") -> ColdNode:
+    """A node whose data root holds ``layers`` layers, whose registry serves ``reference`` with ``progress``."""
     paths = NodePaths(tmp_path)
     (paths.data_root / "overlay2" / "l").mkdir(parents=True)
     for i in range(layers):
         (paths.data_root / "overlay2" / f"layer{i}").mkdir()
-    return ColdNode(paths, None, _Client(stream))  # type: ignore[arg-type]
+    api = FakeAPIClient()
+    api.offer(reference, size=1982410, progress=progress)
+    return ColdNode(paths, None, fake_client(api))
 
 
 def test_pull_measures_time_and_what_the_data_root_grew_by(tmp_path: Path) -> None:
     node = _node(tmp_path, [{"status": "Pull complete"}])
     result = node.pull("127.0.0.1:5000/busybox:latest")
+    assert node.client.images.get("127.0.0.1:5000/busybox:latest").attrs["Size"] == 1982410
     assert result.size == 1982410 and result.seconds >= 0 and result.disk_added == 0
 
 
 def test_a_node_holding_layers_refuses_to_pull(tmp_path: Path) -> None:
-    node = _node(tmp_path, [], layers=2)
+    node = _node(tmp_path, layers=2)
     assert node.layer_count() == 2
     with pytest.raises(ColdNodeError, match=r"not cold before pulling 127.0.0.1:5000/busybox:latest; wipe it first\."):
         node.pull("127.0.0.1:5000/busybox:latest")
@@ -147,13 +129,14 @@ def test_a_warm_pull_names_the_layers_the_engine_already_had(tmp_path: Path) -> 
         {"status": "Digest: sha256:" + "ab" * 32},
         {"status": "Status: Downloaded newer image for 127.0.0.1:5000/svc-b:latest"},
     ]
-    node = _node(tmp_path, stream, layers=2)
+    node = _node(tmp_path, stream, layers=2, reference="127.0.0.1:5000/svc-b:latest")
     result = node.pull("127.0.0.1:5000/svc-b:latest", cold=False)
     assert result.reused == ("5c3ba3f4d1a2",)
 
 
 def test_a_failed_pull_is_one_sentence(tmp_path: Path) -> None:
-    node = _node(tmp_path, [{"errorDetail": {"message": "manifest unknown"}, "error": "manifest unknown"}])
+    node = _node(tmp_path, [{"errorDetail": {"message": "manifest unknown"}, "error": "manifest unknown"}],
+                 reference="r:1/x:latest")
     with pytest.raises(ColdNodeError, match=r"^the cold node could not pull r:1/x:latest: manifest unknown$"):
         node.pull("r:1/x:latest")
 
@@ -232,14 +215,6 @@ def test_only_the_containerd_store_has_a_content_store(tmp_path: Path) -> None:
         tmp_path / "containerd" / "daemon" / "io.containerd.content.v1.content" / "blobs")
 
 
-class _WipeClient:
-    """Just what wipe() uses of docker-py: no container, no image left to remove."""
-
-    def __init__(self) -> None:
-        self.containers = _Images([])
-        self.images = _Images([])
-
-
 def _containerd_node(tmp_path: Path, blobs: int = 0, snapshots: int = 0) -> ColdNode:
     paths = NodePaths(tmp_path)
     content = content_folder(paths.data_root, "containerd") / "sha256"  # type: ignore[operator]
@@ -250,14 +225,17 @@ def _containerd_node(tmp_path: Path, blobs: int = 0, snapshots: int = 0) -> Cold
     snapshot_root.mkdir(parents=True)
     for i in range(snapshots):
         (snapshot_root / str(i + 1)).mkdir()
-    node = ColdNode(paths, None, _WipeClient(), image_store="containerd")  # type: ignore[arg-type]
+    api = FakeAPIClient()
+    api.add_image("ch09/left:behind")
+    fake_client(api).containers.create("ch09/left:behind", name="left-behind")
+    node = ColdNode(paths, None, fake_client(api), image_store="containerd")
     node.docker = lambda *args, check=True: ""  # type: ignore[method-assign]  # builder prune
     return node
 
 
 def test_blob_count_counts_containerds_blobs_and_nothing_on_overlay2(tmp_path: Path) -> None:
     assert _containerd_node(tmp_path / "c", blobs=3).blob_count() == 3
-    assert _node(tmp_path / "o", []).blob_count() == 0
+    assert _node(tmp_path / "o").blob_count() == 0
 
 
 def test_wipe_waits_for_containerds_garbage_collector_to_remove_the_blobs(tmp_path: Path) -> None:
@@ -280,34 +258,13 @@ def test_wipe_waits_for_containerds_garbage_collector_to_remove_the_blobs(tmp_pa
     node.wipe(timeout=10)
     gc.join()
     assert node.blob_count() == 0 and node.layer_count() == 0
+    assert not node.client.containers.list(all=True) and not node.client.images.list(all=True)
 
 
 def test_wipe_fails_when_a_blob_outlives_the_timeout(tmp_path: Path) -> None:
     node = _containerd_node(tmp_path, blobs=1)
     with pytest.raises(ColdNodeError, match=r"still holds 0 layer\(s\) and 1 blob\(s\) after removing every image\."):
         node.wipe(timeout=0.3)
-
-
-class _StoreAPI:
-    """docker-py's low-level calls store_sizes() makes, answering like a containerd-store engine."""
-
-    def images(self, name: str | None = None) -> list[dict[str, Any]]:
-        return [{"Id": "sha256:" + "2" * 64, "RepoTags": [name], "Size": 1253194937}]
-
-    def inspect_image(self, reference: str) -> dict[str, Any]:
-        return {"Size": 291298489}
-
-    def df(self) -> dict[str, Any]:
-        return {"LayersSize": 961896448, "Images": [], "Containers": [], "Volumes": [], "BuildCache": []}
-
-
-class _StoreClient:
-    def __init__(self, driver_status: list[list[str]]) -> None:
-        self.api = _StoreAPI()
-        self.driver_status = driver_status
-
-    def info(self) -> dict[str, Any]:
-        return {"Driver": "overlayfs" if self.driver_status else "overlay2", "DriverStatus": self.driver_status}
 
 
 def _store_node(
@@ -321,7 +278,12 @@ def _store_node(
                    ("info", "-f"): "[[driver-type io.containerd.snapshotter.v1]]\n"}
         return printed[args[:2]]
 
-    node = ColdNode(NodePaths(tmp_path), None, _StoreClient(driver_status), image_store=image_store)  # type: ignore[arg-type]
+    # A containerd-store engine's three sizes of one image: ls counts content and snapshot, inspect the
+    # unpacked layers, df the snapshots of every image.
+    api = FakeAPIClient(driver="overlayfs" if driver_status else "overlay2", driver_status=driver_status)
+    api.add_image("127.0.0.1:44975/golang:1.19", size=291298489, listed_size=1253194937)
+    api.layers_size = 961896448
+    node = ColdNode(NodePaths(tmp_path), None, fake_client(api), image_store=image_store)
     node.docker = docker  # type: ignore[method-assign]
     return node, calls
 

@@ -8,9 +8,11 @@ import math
 import tarfile
 
 import pytest
+from docker import DockerClient
 
 from dockerlab.efficiency import (
     EfficiencyError,
+    ImageEfficiency,
     LayerEntry,
     LayerFiles,
     analyze_image,
@@ -20,6 +22,8 @@ from dockerlab.efficiency import (
     read_layer,
     waste_table,
 )
+
+from .fakes import FakeAPIClient, fake_client
 
 L = LayerFiles.of
 
@@ -207,32 +211,25 @@ def test_read_layer_takes_header_sizes_like_dive():
     assert LayerEntry("usr", 0, True) in layer.entries
 
 
-class FakeAPI:
-    """Answers ``get_image`` with a ``docker image save`` archive built in memory."""
-
-    def __init__(self, layers: list[bytes] | None) -> None:
-        self.layers = layers
-
-    def get_image(self, tag: str):
-        from docker.errors import ImageNotFound
-
-        if self.layers is None:
-            raise ImageNotFound(f"No such image: {tag}")
-        paths = [f"{i:064x}/layer.tar" for i in range(len(self.layers))]
-        files = [("manifest.json", json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": paths}]).encode())]
-        files += list(zip(paths, self.layers, strict=True))
-        yield _tar([(name, data) for name, data in files])
+def _engine_with(tag: str, layers: list[bytes]) -> DockerClient:
+    """A fake engine holding ``tag``, whose ``docker image save`` archive has ``layers`` (base first)."""
+    paths = [f"{i:064x}/layer.tar" for i in range(len(layers))]
+    files = [("manifest.json", json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": paths}]).encode())]
+    files += list(zip(paths, layers, strict=True))
+    api = FakeAPIClient()
+    api.add_image(tag, layers=len(layers), saved=_tar([(name, data) for name, data in files]))
+    return fake_client(api)
 
 
-class FakeClient:
-    def __init__(self, layers: list[bytes] | None) -> None:
-        self.api = FakeAPI(layers)
+def _analyze(tag: str, layers: list[bytes]) -> ImageEfficiency:
+    """analyze_image of ``tag``, an image of ``layers`` in a fake engine."""
+    return analyze_image(tag, _engine_with(tag, layers))
 
 
 def test_analyze_image_reads_the_saved_layers_base_first():
     base = _tar([("app/", None), ("app/data", b"d" * 1000)])
     rewrite = _tar([("app/", None), ("app/data", b"e" * 1000)])
-    result = analyze_image("ch09/test:fake", FakeClient([base, rewrite]))
+    result = _analyze("ch09/test:fake", [base, rewrite])
     assert result.layers == 2
     assert result.efficiency.score == 0.5
     assert result.efficiency.wasted_bytes == 2000
@@ -241,15 +238,15 @@ def test_analyze_image_reads_the_saved_layers_base_first():
 
 def test_analyze_image_of_a_missing_image_says_so_in_one_sentence():
     with pytest.raises(EfficiencyError, match="does not exist"):
-        analyze_image("ch09/missing:latest", FakeClient(None))
+        analyze_image("ch09/missing:latest", fake_client())
 
 
 # --------------------------------------------------------------------------- rendering
 
 
 def test_tables_mark_failures_and_show_percentages():
-    good = analyze_image("ch09/good:x", FakeClient([_tar([("a", b"1" * 10)]), _tar([("b", b"2" * 10)])]))
-    bad = analyze_image("ch09/bad:x", FakeClient([_tar([("a", b"1" * 10)]), _tar([("a", b"2" * 30)])]))
+    good = _analyze("ch09/good:x", [_tar([("a", b"1" * 10)]), _tar([("b", b"2" * 10)])])
+    bad = _analyze("ch09/bad:x", [_tar([("a", b"1" * 10)]), _tar([("a", b"2" * 30)])])
     table = efficiency_table([good, bad])
     good_row, bad_row = table.splitlines()[2:]
     assert "`ch09/good:x`" in good_row and "100.00%" in good_row and "실패" not in good_row
@@ -261,7 +258,7 @@ def test_tables_mark_failures_and_show_percentages():
 def test_analyze_image_reports_dive_exact_numbers_beside_its_own():
     lower = _tar([("d/", None), ("d/a", b"a" * 100), ("d/sub/", None), ("d/sub/b", b"b" * 200), ("d/keep", b"k" * 50)])
     upper = _tar([("d/", None), ("d/.wh..wh..opq", b""), ("d/keep", b"K" * 70), ("d/new", b"n" * 30)])
-    result = analyze_image("ch09/opaque:fake", FakeClient([lower, upper]))
+    result = _analyze("ch09/opaque:fake", [lower, upper])
     assert result.efficiency.wasted_bytes == 220  # d/a hidden (100) + d/keep twice (50 + 70)
     assert result.as_dive.wasted_bytes == 120  # dive skips the opaque marker
     assert result.efficiency.opaque_dirs == result.as_dive.opaque_dirs == 1
@@ -269,6 +266,6 @@ def test_analyze_image_reports_dive_exact_numbers_beside_its_own():
 
 def test_long_paths_are_shortened_in_the_middle():
     long = "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4"
-    bad = analyze_image("ch09/lists:x", FakeClient([_tar([(long[1:], b"1" * 10)]), _tar([(long[1:], b"2" * 10)])]))
+    bad = _analyze("ch09/lists:x", [_tar([(long[1:], b"1" * 10)]), _tar([(long[1:], b"2" * 10)])])
     row = waste_table(bad).splitlines()[2]
     assert "…" in row and row.startswith("| `/var/lib/apt/") and "Packages.lz4`" in row

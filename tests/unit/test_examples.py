@@ -6,7 +6,7 @@ from dockerlab.build import BuildResult
 from dockerlab.errors import DockerLabError, ExampleBuildError
 from dockerlab.examples import EXAMPLE_LABEL, PROJECT_LABEL, build_example, project_root, run_image
 
-from .fakes import FakeAPI, FakeClient, FakeContainer, image_info
+from .fakes import FakeAPIClient, Program, fake_client
 
 
 @pytest.fixture
@@ -32,23 +32,24 @@ def test_project_root_missing_is_one_sentence(tmp_path: Path, monkeypatch) -> No
 
 
 class FakeBuild:
-    """Stands in for dockerlab.build.docker_build: records the call, 'builds' into the fake engine."""
+    """Stands in for dockerlab.build.docker_build (the buildx CLI): records the call, 'builds' into the fake engine."""
 
-    def __init__(self, api: FakeAPI, error: str | None = None) -> None:
+    def __init__(self, api: FakeAPIClient, error: str | None = None) -> None:
         self.api, self.error, self.calls = api, error, []
 
     def __call__(self, context: Path, tag: str, *, what: str, **kwargs):
         self.calls.append({"context": context, "tag": tag, "what": what, **kwargs})
         if self.error:
             raise ExampleBuildError(f"{what}: docker buildx build failed: {self.error}")
-        self.api.image_db[tag] = image_info(1234, layers=1)
+        self.api.add_image(tag, size=1234, layers=1)
         return BuildResult("sha256:" + "0" * 64, ("#1 [1/1] COPY x /",), 0.5, kwargs.get("builder", "buildkit"),
                            ("docker", "buildx", "build", "--load", "-t", tag, "."))
 
 
 def test_build_stages_a_copy_and_labels_the_image(book: Path, monkeypatch) -> None:
-    client = FakeClient(FakeAPI())
-    fake = FakeBuild(client.api)
+    api = FakeAPIClient()
+    client = fake_client(api)
+    fake = FakeBuild(api)
     monkeypatch.setattr("dockerlab.examples.docker_build", fake)
     seen = []
     built = build_example("demo", "ch09/demo:latest",
@@ -68,8 +69,9 @@ def test_build_stages_a_copy_and_labels_the_image(book: Path, monkeypatch) -> No
 
 
 def test_build_failure_propagates_the_one_sentence(book: Path, monkeypatch) -> None:
-    client = FakeClient(FakeAPI())
-    monkeypatch.setattr("dockerlab.examples.docker_build", FakeBuild(client.api, error="unknown instruction: COPPY"))
+    api = FakeAPIClient()
+    client = fake_client(api)
+    monkeypatch.setattr("dockerlab.examples.docker_build", FakeBuild(api, error="unknown instruction: COPPY"))
     with pytest.raises(ExampleBuildError) as err:
         build_example("demo", "ch09/demo:latest", client=client, root=book)
     assert str(err.value) == "examples/demo: docker buildx build failed: unknown instruction: COPPY"
@@ -77,22 +79,23 @@ def test_build_failure_propagates_the_one_sentence(book: Path, monkeypatch) -> N
 
 def test_unknown_example_is_one_sentence(book: Path) -> None:
     with pytest.raises(DockerLabError, match="there is no example named 'nope'"):
-        build_example("nope", "x", client=FakeClient(), root=book)
+        build_example("nope", "x", client=fake_client(), root=book)
 
 
 def test_run_image_drops_privileges_labels_and_removes() -> None:
-    container = FakeContainer()
-    client = FakeClient(container=container)
-    assert run_image("ch09/hello:latest", client=client) == "hello, scratch!\n"
-    kwargs = client.containers.create_kwargs
-    assert kwargs["cap_drop"] == ["ALL"]
-    assert kwargs["security_opt"] == ["no-new-privileges"]
-    assert kwargs["labels"][PROJECT_LABEL] == "ch09"
-    assert container.removed
+    api = FakeAPIClient()
+    api.add_image("ch09/hello:latest", program=Program(output=b"hello, scratch!\n"))
+    assert run_image("ch09/hello:latest", client=fake_client(api)) == "hello, scratch!\n"
+    created = api.created()[0]
+    assert created["HostConfig"]["CapDrop"] == ["ALL"]
+    assert created["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+    assert created["Labels"][PROJECT_LABEL] == "ch09"
+    assert not api.container_store
 
 
 def test_run_image_failure_still_removes_the_container() -> None:
-    container = FakeContainer(status=2, logs=b"boom")
+    api = FakeAPIClient()
+    api.add_image("x", program=Program(2, b"boom"))
     with pytest.raises(DockerLabError, match="exited with status 2: boom"):
-        run_image("x", client=FakeClient(container=container))
-    assert container.removed
+        run_image("x", client=fake_client(api))
+    assert api.created() and not api.container_store

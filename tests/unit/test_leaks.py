@@ -18,6 +18,8 @@ from dockerlab.leaks import (
     find_in_layer,
 )
 
+from .fakes import FakeAPIClient, fake_client
+
 TOKEN = "9121d4928e0d95e5a7558fe0b046461a"
 
 
@@ -141,29 +143,13 @@ def test_an_empty_needle_is_refused() -> None:
         _search(_saved(_config([], []), [BASE]), "")
 
 
-class FakeAPI:
-    """``get_image`` as docker-py streams it: the saved archive in chunks."""
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self.asked: list[str] = []
-
-    def get_image(self, tag: str):
-        self.asked.append(tag)
-        for i in range(0, len(self.raw), 4096):
-            yield self.raw[i:i + 4096]
-
-
-class FakeClient:
-    def __init__(self, raw: bytes) -> None:
-        self.api = FakeAPI(raw)
-
-
 def test_find_bytes_saves_the_image_and_searches_it() -> None:
     config = _config([f"TOKEN={TOKEN}"], [f"ENV TOKEN={TOKEN}"])
-    client = FakeClient(_saved(config, [BASE, _tar([("tmp/token", TOKEN.encode())])]))
-    found = find_bytes("ch09/test:fake", TOKEN, client)
-    assert client.api.asked == ["ch09/test:fake"]
+    api = FakeAPIClient()
+    saved = _saved(config, [BASE, _tar([("tmp/token", TOKEN.encode())])])
+    assert len(saved) > 4096  # so it arrives in more than one piece
+    api.add_image("ch09/test:fake", saved=saved)
+    found = find_bytes("ch09/test:fake", TOKEN, fake_client(api))
     assert [f.where for f in found] == ["설정 config.Env[0]", "설정 history[0].created_by", "레이어 2: tmp/token"]
 
 

@@ -1,6 +1,14 @@
 from dockerlab.measure import image_stats, layer_rows
 
-from .fakes import FakeAPI, image_info
+from .fakes import FakeAPIClient
+
+
+def _image_with_history(history: list[dict], size: int, layers: int) -> FakeAPIClient:
+    """An engine holding image ``t`` with ``history`` (newest first)."""
+    api = FakeAPIClient()
+    api.add_image("t", size=size, layers=layers, history=history)
+    return api
+
 
 HISTORY = [  # newest first, as the engine returns it
     {"CreatedBy": "/bin/sh -c #(nop)  LABEL org.ch09book.project=ch09", "Size": 0},
@@ -10,22 +18,23 @@ HISTORY = [  # newest first, as the engine returns it
 
 
 def test_image_stats_reads_inspect() -> None:
-    api = FakeAPI(images={"ch09/hello:latest": image_info(1_819_316, layers=1, labels={"a": "b"})})
+    api = FakeAPIClient()
+    image_id = api.add_image("ch09/hello:latest", size=1_819_316, layers=1, labels={"a": "b"})
     stats = image_stats("ch09/hello:latest", api)
     assert (stats.size, stats.layers, stats.human) == (1_819_316, 1, "1.82MB")
-    assert stats.short_id == "0123456789ab"
+    assert stats.short_id == image_id.removeprefix("sha256:")[:12]
     assert stats.label("a") == "b"
 
 
 def test_layer_rows_oldest_first_without_book_labels() -> None:
-    api = FakeAPI(images={"t": image_info(1_819_316, layers=1)}, histories={"t": HISTORY})
+    api = _image_with_history(HISTORY, size=1_819_316, layers=1)
     rows = layer_rows("t", api)
     assert [r.created_by for r in rows] == ["COPY file:abc in /", 'CMD ["/hello"]']
     assert [r.empty for r in rows] == [False, True]
 
 
 def test_layer_rows_can_keep_book_labels() -> None:
-    api = FakeAPI(images={"t": image_info(1, layers=1)}, histories={"t": HISTORY})
+    api = _image_with_history(HISTORY, size=1, layers=1)
     assert len(layer_rows("t", api, book_labels=True)) == 3
 
 
@@ -34,7 +43,7 @@ def test_zero_byte_run_layer_is_still_a_layer() -> None:
         {"CreatedBy": "/bin/sh -c rm -rf /var/lib/apt/lists/*", "Size": 0},
         {"CreatedBy": "/bin/sh -c #(nop) ADD file:x in / ", "Size": 100},
     ]
-    api = FakeAPI(images={"t": image_info(100, layers=2)}, histories={"t": history})
+    api = _image_with_history(history, size=100, layers=2)
     rows = layer_rows("t", api)
     assert rows[1].created_by == "RUN rm -rf /var/lib/apt/lists/*"
     assert rows[1].empty is False
@@ -56,7 +65,7 @@ BUILDKIT_HISTORY = [
 
 
 def test_buildkit_history_reads_as_the_instructions_written() -> None:
-    api = FakeAPI(images={"t": image_info(74_819_722, layers=4)}, histories={"t": BUILDKIT_HISTORY})
+    api = _image_with_history(BUILDKIT_HISTORY, size=74_819_722, layers=4)
     rows = layer_rows("t", api)
     assert [r.created_by for r in rows] == [
         "ADD rootfs.tar /", 'CMD ["bash"]', "ARG TOOL_URL", "WORKDIR /tmp",
@@ -66,7 +75,7 @@ def test_buildkit_history_reads_as_the_instructions_written() -> None:
 
 
 def test_a_workdir_that_made_nothing_is_metadata_when_the_layer_count_says_so() -> None:
-    api = FakeAPI(images={"t": image_info(74_819_722, layers=3)}, histories={"t": BUILDKIT_HISTORY})
+    api = _image_with_history(BUILDKIT_HISTORY, size=74_819_722, layers=3)
     rows = layer_rows("t", api)
     # Three layers: ADD, the RUN with bytes, and one 0-byte record -- the first candidate (WORKDIR), in order.
     assert sum(not r.empty for r in rows) == 3

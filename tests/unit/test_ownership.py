@@ -18,6 +18,8 @@ from dockerlab.ownership import (
     recorded_images,
 )
 
+from .fakes import FakeAPIClient, fake_client
+
 
 def test_owner_label_is_on_containers_and_never_on_images() -> None:
     assert OWNER_LABEL in container_labels({"x": "1"}) and container_labels({"x": "1"})["x"] == "1"
@@ -49,15 +51,11 @@ def test_only_images_in_the_books_namespace_count_without_the_ledger() -> None:
 
 
 def test_a_classic_step_image_recorded_by_its_short_id_is_the_books(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
     from dockerlab.cleanup import book_images
 
-    def image(digest: str, tags: list[str] | None = None) -> SimpleNamespace:
-        return SimpleNamespace(id="sha256:" + digest, tags=tags or [], labels={}, attrs={"Created": "2026"})
-
-    stage = image("5f1e2d3c4b5a" + "0" * 52)  # a dangling stage image the classic builder left
-    readers = image("5f1e2d3c4b5b" + "0" * 52)  # a reader's dangling image: one hex digit differs
-    client = SimpleNamespace(images=SimpleNamespace(list=lambda all=False: [stage, readers]))  # noqa: A006
+    api = FakeAPIClient()
+    stage = api.add_image(image_id="sha256:5f1e2d3c4b5a" + "0" * 52)  # a dangling stage image the classic builder left
+    api.add_image(image_id="sha256:5f1e2d3c4b5b" + "0" * 52)  # a reader's dangling image: one hex digit differs
+    client = fake_client(api)
     record_image("5f1e2d3c4b5a", None, tmp_path)
-    assert book_images(client, root=tmp_path) == [stage]
+    assert [image.id for image in book_images(client, root=tmp_path)] == [stage]

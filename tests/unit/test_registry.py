@@ -45,6 +45,8 @@ from dockerlab.registry import (
     with_private_blob_cache,
 )
 
+from .fakes import FakeAPIClient
+
 LAYER_A = "sha256:" + "a" * 64
 LAYER_B = "sha256:" + "b" * 64
 CONFIG = "sha256:" + "c" * 64
@@ -297,21 +299,12 @@ def test_local_registry_stops_a_binary_that_never_answers_and_removes_its_storag
 # -- push -----------------------------------------------------------------------
 
 
-class _PushAPI:
-    def __init__(self, stream: list[dict[str, Any]]) -> None:
-        self.stream = stream
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
-
-    def tag(self, *args: Any) -> bool:
-        self.calls.append(("tag", args))
-        return True
-
-    def push(self, repository: str, tag: str, stream: bool, decode: bool):
-        self.calls.append(("push", (repository, tag)))
-        return iter(self.stream)
-
-    def remove_image(self, image: str, noprune: bool = False) -> None:
-        self.calls.append(("remove_image", (image,)))
+def _engine_pushing(stream: list[dict[str, Any]]) -> FakeAPIClient:
+    """A fake engine holding busybox:latest, whose pushes stream ``stream``."""
+    api = FakeAPIClient()
+    api.add_image("busybox:latest")
+    api.push_stream = stream
+    return api
 
 
 def test_push_error_finds_dockers_message() -> None:
@@ -321,23 +314,25 @@ def test_push_error_finds_dockers_message() -> None:
 
 
 def test_push_tags_pushes_reads_the_manifest_and_untags(fake_registry: Registry) -> None:
-    api = _PushAPI([{"status": "Pushed"}, {"status": "latest: digest: sha256:x size: 528"}])
+    api = _engine_pushing([{"status": "Pushed"}, {"status": "latest: digest: sha256:x size: 528"}])
     result = push_image("busybox", fake_registry, client=api)
     target = f"{fake_registry.address}/busybox"
-    assert api.calls[0] == ("tag", ("busybox", target, "latest"))
-    assert api.calls[1] == ("push", (target, "latest"))
-    assert api.calls[-1] == ("remove_image", (f"{target}:latest",))
+    assert api.calls[0] == ("tag", {"image": "busybox", "repository": target, "tag": "latest"})
+    assert api.calls[1] == ("push", {"repository": target, "tag": "latest"})
+    assert api.calls[-1] == ("remove_image", {"image": f"{target}:latest", "force": False})
+    assert api.inspect_image("busybox")["RepoTags"] == ["busybox:latest"]  # the push tag is gone, the image kept
     assert result.reference == f"{target}:latest"
     assert result.manifest.layer_sizes == [29144775, 132]
     assert result.seconds >= 0
 
 
 def test_a_failed_push_is_one_sentence_and_still_untags(fake_registry: Registry) -> None:
-    api = _PushAPI([{"errorDetail": {"message": "connection refused"}, "error": "connection refused"}])
+    api = _engine_pushing([{"errorDetail": {"message": "connection refused"}, "error": "connection refused"}])
     with pytest.raises(RegistryError,
                        match=r"^docker push of busybox:latest to 127\.0\.0\.1:\d+ failed: connection refused$"):
         push_image("busybox:latest", fake_registry, client=api)
     assert api.calls[-1][0] == "remove_image"
+    assert api.inspect_image("busybox")["RepoTags"] == ["busybox:latest"]
 
 
 # -- recompress (skopeo) ----------------------------------------------------------

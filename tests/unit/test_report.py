@@ -1,7 +1,7 @@
 from dockerlab.measure import ImageStats, LayerRow
 from dockerlab.report import images_table, layers_table, markdown_table, unavailable_notice
 
-from .fakes import FakeClient
+from .fakes import fake_client
 
 
 def test_markdown_table_escapes_pipes() -> None:
@@ -9,7 +9,7 @@ def test_markdown_table_escapes_pipes() -> None:
 
 
 def test_images_table_shows_docker_size_bytes_and_layers() -> None:
-    table = images_table([ImageStats("ch09/hello:latest", "sha256:" + "1" * 64, 1_819_316, 1)], FakeClient())
+    table = images_table([ImageStats("ch09/hello:latest", "sha256:" + "1" * 64, 1_819_316, 1)], fake_client())
     assert table.splitlines()[0] == "| 이미지(태그) | 크기 (docker image ls, overlay2) | 정확한 바이트 수 | 레이어 수 |"
     assert "| `ch09/hello:latest` | 1.82MB | 1,819,316 | 1 |" in table
 

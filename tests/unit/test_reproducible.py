@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker.errors import APIError, ImageNotFound
 
 from dockerlab import reproducible
 from dockerlab.build import BuildResult
@@ -41,6 +40,8 @@ from dockerlab.reproducible import (
     source_date_epoch,
     utc,
 )
+
+from .fakes import FakeAPIClient, fake_client
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -317,68 +318,44 @@ def test_build_refusal_keeps_the_builders_whole_explanation(tmp_path: Path, monk
     assert reproducible.build_refusal(tmp_path, "type=oci,dest=x.tar") is None
 
 
-class FakeImages:
-    """``inspect_image`` / ``remove_image`` / ``get_image`` as docker-py's APIClient answers them."""
-
-    def __init__(self, images: dict[str, dict[str, Any]], in_use: set[str] = frozenset()) -> None:
-        self.db = images
-        self.in_use = in_use
-        self.removed: list[str] = []
-
-    def inspect_image(self, ref: str) -> dict[str, Any]:
-        for key, info in self.db.items():
-            if ref in (key, info["Id"]) or ref in (info.get("RepoTags") or []):
-                return info
-        raise ImageNotFound(f"No such image: {ref}")
-
-    def remove_image(self, ref: str, noprune: bool = False) -> None:
-        if ref in self.in_use:
-            raise APIError(f"conflict: unable to delete {ref} (must be forced) - image is being used")
-        info = self.inspect_image(ref)
-        self.db = {k: v for k, v in self.db.items() if v is not info}
-        self.removed.append(ref)
-
-    def get_image(self, ref: str):
-        self.inspect_image(ref)
-        yield b"archive-bytes"
-
-
 OURS = {"org.ch09book.project": "ch09"}
 
 
 def test_forget_untagged_removes_only_the_books_untagged_images() -> None:
-    api = FakeImages({
-        "old": {"Id": "sha256:old", "RepoTags": [], "Config": {"Labels": OURS}},
-        "tagged": {"Id": "sha256:tagged", "RepoTags": ["ch09/repro-hello:latest"], "Config": {"Labels": OURS}},
-        "theirs": {"Id": "sha256:theirs", "RepoTags": [], "Config": {"Labels": {}}},
-        "busy": {"Id": "sha256:busy", "RepoTags": [], "Config": {"Labels": OURS}},
-    }, in_use={"sha256:busy"})
-    assert forget_untagged("sha256:old", api) is True
-    assert forget_untagged("sha256:tagged", api) is False
-    assert forget_untagged("sha256:theirs", api) is False
-    assert forget_untagged("sha256:busy", api) is False
-    assert forget_untagged("sha256:gone", api) is False
-    assert api.removed == ["sha256:old"]
+    api = FakeAPIClient()
+    old = api.add_image(labels=OURS)
+    api.add_image("ch09/repro-hello:latest", labels=OURS)
+    theirs = api.add_image(labels={})
+    busy = api.add_image(labels=OURS)
+    fake_client(api).containers.create(busy)  # a container still uses it
+    assert forget_untagged(old, api) is True
+    assert forget_untagged("ch09/repro-hello:latest", api) is False
+    assert forget_untagged(theirs, api) is False
+    assert forget_untagged(busy, api) is False
+    assert forget_untagged("sha256:" + "9" * 64, api) is False  # gone already
+    assert [args["image"] for method, args in api.calls if method == "remove_image"] == [old, busy]
+    assert old not in api.image_store and busy in api.image_store
 
 
 def test_loaded_build_saves_the_image_and_forgets_the_one_it_replaced(tmp_path: Path, monkeypatch) -> None:
     tag = "ch09/repro-hello:latest"
-    api = FakeImages({"v1": {"Id": "sha256:one", "RepoTags": [tag], "Config": {"Labels": OURS}}})
+    api = FakeAPIClient()
+    one = api.add_image(tag, labels=OURS)
     seen: dict[str, Any] = {}
 
     def fake_build(context, build_tag, **kwargs):
         seen.update(kwargs)
-        api.db["v1"]["RepoTags"] = []  # the tag moves to the new image
-        api.db["v2"] = {"Id": "sha256:two", "RepoTags": [build_tag], "Config": {"Labels": OURS}}
-        return BuildResult("sha256:two", (), 0.5, "buildkit",
+        two = api.add_image(build_tag, labels=OURS, saved=b"archive-bytes")  # the tag moves to the new image
+        return BuildResult(two, (), 0.5, "buildkit",
                            ("docker", "buildx", "build", "--load", "-t", build_tag, "."))
 
     monkeypatch.setattr(reproducible, "docker_build", fake_build)
     result = reproducible.loaded_build(tmp_path, tag, tmp_path / "saved" / "2.tar", example="hello", epoch=EPOCH,
                                        rewrite_timestamp=True, client=api)
-    assert result.image_id == "sha256:two"
+    assert result.image_id == api.inspect_image(tag)["Id"] != one
     assert result.archive.read_bytes() == b"archive-bytes"
-    assert api.removed == ["sha256:one"]
+    assert [args["image"] for method, args in api.calls if method == "remove_image"] == [one]
+    assert one not in api.image_store
     assert seen["no_cache"] is True and seen["output"] == "type=docker,rewrite-timestamp=true"
     assert seen["labels"] == {"org.ch09book.project": "ch09", "org.ch09book.example": "hello"}
     assert seen["env"] == {"SOURCE_DATE_EPOCH": str(EPOCH)}

@@ -25,6 +25,8 @@ from dockerlab.service import (
     wait_until_healthy,
 )
 
+from .fakes import FakeAPIClient, Program, fake_client
+
 # --------------------------------------------------------------------------- URLs
 
 
@@ -164,71 +166,40 @@ def test_probe_raises_oserror_when_nothing_listens() -> None:
 # --------------------------------------------------------------------------- serving() with a fake client
 
 
-class FakeServiceContainer:
-    def __init__(self, status_after_start: str = "running") -> None:
-        self.status = "created"
-        self.status_after_start = status_after_start
-        self.attrs: dict[str, Any] = {"NetworkSettings": {"Ports": {}}}
-        self.removed = False
-
-    def start(self) -> None:
-        self.status = self.status_after_start
-        self.attrs = {"NetworkSettings": {"Ports": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "9"}]}}}
-
-    def reload(self) -> None:
-        pass
-
-    def logs(self, **kwargs: Any) -> bytes:
-        return b"exec /webapi: no such file or directory\n"
-
-    def remove(self, force: bool = False) -> None:
-        self.removed = True
-
-
-class FakeServiceClient:
-    def __init__(self, container: FakeServiceContainer) -> None:
-        self.container = container
-        self.create_kwargs: dict[str, Any] = {}
-        outer = self
-
-        class Containers:
-            def create(self, image: str, **kwargs: Any) -> FakeServiceContainer:
-                outer.create_kwargs = {"image": image, **kwargs}
-                return outer.container
-
-        class API:
-            def create_endpoint_config(self, aliases: list[str]) -> dict[str, Any]:
-                return {"Aliases": aliases}
-
-        self.containers = Containers()
-        self.api = API()
+def _engine_of_crashing_service() -> FakeAPIClient:
+    """A fake engine whose ch09/x exits at once, saying why."""
+    api = FakeAPIClient()
+    api.add_image("ch09/x", program=Program(1, b"exec /webapi: no such file or directory\n"))
+    return api
 
 
 def test_serving_removes_a_container_that_exited_and_says_why() -> None:
-    container = FakeServiceContainer(status_after_start="exited")
-    client = FakeServiceClient(container)
+    api = _engine_of_crashing_service()
     with pytest.raises(ServiceNotReady,
                        match=r"^a container of ch09/x exited before answering GET /healthz: exec /webapi"):
-        with serving("ch09/x", client=client, timeout=5):
+        with serving("ch09/x", client=fake_client(api), timeout=5):
             pytest.fail("the body must not run")
-    assert container.removed
+    assert api.created() and not api.container_store
 
 
 def test_serving_publishes_on_loopback_hardened_and_labelled() -> None:
-    container = FakeServiceContainer(status_after_start="exited")
-    client = FakeServiceClient(container)
+    api = _engine_of_crashing_service()
+    client = fake_client(api)
+    client.networks.create("ch09-net")
     with pytest.raises(ServiceNotReady):
         with serving("ch09/x", client=client, network="ch09-net", aliases=["upstream"], environment={"A": "1"}):
             pass
-    kwargs = client.create_kwargs
-    assert kwargs["ports"] == {"8080/tcp": ("127.0.0.1", None)}
-    assert kwargs["read_only"] is True
-    assert kwargs["cap_drop"] == ["ALL"]
-    assert kwargs["security_opt"] == ["no-new-privileges"]
-    assert kwargs["labels"] == container_labels()
-    assert kwargs["environment"] == {"A": "1"}
-    assert kwargs["network"] == "ch09-net"
-    assert kwargs["networking_config"] == {"ch09-net": {"Aliases": ["upstream"]}}
+    created = api.created()[0]
+    host = created["HostConfig"]
+    assert created["ExposedPorts"] == {"8080/tcp": {}}
+    assert host["PortBindings"] == {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert created["Labels"] == container_labels()
+    assert created["Env"] == ["A=1"]
+    assert host["NetworkMode"] == "ch09-net"
+    assert created["NetworkingConfig"]["EndpointsConfig"]["ch09-net"]["Aliases"] == ["upstream"]
 
 
 # --------------------------------------------------------------------------- TLS material

@@ -6,10 +6,8 @@ import io
 import subprocess
 import tarfile
 from pathlib import Path
-from typing import Any
 
 import pytest
-from docker.errors import NotFound
 
 from dockerlab.ownership import container_labels
 from dockerlab.tlslab import (
@@ -23,6 +21,8 @@ from dockerlab.tlslab import (
     server_files_tar,
     verify_cert,
 )
+
+from .fakes import FakeAPIClient, Program, fake_client
 
 HOST = "secure.ch09.test"
 
@@ -112,115 +112,54 @@ def test_the_server_files_tar_holds_the_key_pair_with_a_private_key_mode(certs: 
 # --------------------------------------------------------------------------- the server's lifecycle, faked
 
 
-class FakeNetwork:
-    def __init__(self, name: str, **kwargs: Any) -> None:
-        self.name = name
-        self.kwargs = kwargs
-        self.removed = False
-
-    def remove(self) -> None:
-        self.removed = True
+LISTENING = b"2025/01/01 listening on :8443\n"
 
 
-class FakeNetworks:
-    def __init__(self) -> None:
-        self.made: list[FakeNetwork] = []
-
-    def create(self, name: str, **kwargs: Any) -> FakeNetwork:
-        self.made.append(FakeNetwork(name, **kwargs))
-        return self.made[-1]
-
-
-class FakeServer:
-    def __init__(self, logs: bytes, status: str) -> None:
-        self._logs = logs
-        self.status = status
-        self.name = ""
-        self.archives: list[tuple[str, bytes]] = []
-        self.started = False
-        self.removed = False
-
-    def put_archive(self, path: str, data: bytes) -> bool:
-        self.archives.append((path, data))
-        return True
-
-    def start(self) -> None:
-        self.started = True
-
-    def reload(self) -> None:
-        pass
-
-    def logs(self, **kwargs: Any) -> bytes:
-        return self._logs
-
-    def remove(self, force: bool = False) -> None:
-        if self.removed:
-            raise NotFound("already gone")
-        self.removed = True
-
-
-class FakeServerContainers:
-    def __init__(self, server: FakeServer) -> None:
-        self.server = server
-        self.kwargs: dict[str, Any] = {}
-
-    def create(self, image: str, **kwargs: Any) -> FakeServer:
-        self.kwargs = {"image": image, **kwargs}
-        self.server.name = kwargs["name"]
-        return self.server
-
-
-class FakeAPI:
-    def create_endpoint_config(self, **kwargs: Any) -> dict[str, Any]:
-        return {"Aliases": kwargs["aliases"]}
-
-
-class FakeEngine:
-    def __init__(self, logs: bytes = b"2025/01/01 listening on :8443\n", status: str = "running") -> None:
-        self.api = FakeAPI()
-        self.networks = FakeNetworks()
-        self.server = FakeServer(logs, status)
-        self.containers = FakeServerContainers(self.server)
+def _engine(image: str, program: Program) -> FakeAPIClient:
+    """A fake engine holding ``image``, an HTTPS server that does what ``program`` says."""
+    api = FakeAPIClient()
+    api.add_image(image, program=program)
+    return api
 
 
 def test_the_server_runs_on_a_new_internal_labelled_network_and_both_go_away(certs: LabCerts) -> None:
-    engine = FakeEngine()
-    with https_server("ch09/https-server:latest", certs, client=engine) as server:
-        network = engine.networks.made[0]
-        assert network.kwargs["internal"] is True
-        assert network.kwargs["labels"] == container_labels()
-        created = engine.containers.kwargs
-        assert created["network"] == network.name == server.network
-        assert created["networking_config"][network.name] == {"Aliases": [HOST]}
-        assert created["labels"] == container_labels()
-        assert created["cap_drop"] == ["ALL"]
-        assert engine.server.archives[0][0] == "/" and engine.server.started
+    api = _engine("ch09/https-server:latest", Program(exit_code=None, output=LISTENING))
+    with https_server("ch09/https-server:latest", certs, client=fake_client(api)) as server:
+        (network,) = api.network_store.values()
+        assert network["Internal"] is True
+        assert network["Labels"] == container_labels()
+        created = api.created()[0]
+        assert created["HostConfig"]["NetworkMode"] == network["Name"] == server.network
+        assert created["NetworkingConfig"]["EndpointsConfig"][network["Name"]]["Aliases"] == [HOST]
+        assert created["Labels"] == container_labels()
+        assert created["HostConfig"]["CapDrop"] == ["ALL"]
+        (container,) = api.container_store.values()
+        assert container.archives[0][0] == "/" and container.status == "running"
+        assert container.name == server.container
         assert server.url == f"https://{HOST}:8443/"
-        assert not engine.server.removed and not network.removed
-    assert engine.server.removed and network.removed
+    assert not api.container_store and not api.network_store
 
 
 def test_an_error_inside_the_block_still_removes_the_server_and_network(certs: LabCerts) -> None:
-    engine = FakeEngine()
+    api = _engine("img", Program(exit_code=None, output=LISTENING))
     with pytest.raises(RuntimeError):
-        with https_server("img", certs, client=engine):
+        with https_server("img", certs, client=fake_client(api)):
             raise RuntimeError("the lesson failed")
-    assert engine.server.removed and engine.networks.made[0].removed
+    assert not api.container_store and not api.network_store
 
 
 def test_a_server_that_dies_before_listening_fails_in_one_sentence_and_is_cleaned_up(certs: LabCerts) -> None:
-    engine = FakeEngine(logs=b"open /tls/server.crt: no such file or directory\n", status="exited")
+    api = _engine("img", Program(1, b"open /tls/server.crt: no such file or directory\n"))
     with pytest.raises(TlsLabError, match="exited before it listened: open /tls/server.crt"):
-        with https_server("img", certs, client=engine):
+        with https_server("img", certs, client=fake_client(api)):
             pytest.fail("the block must not run")
-    assert engine.server.removed and engine.networks.made[0].removed
+    assert api.created() and not api.container_store and not api.network_store
 
 
 def test_each_lab_gets_its_own_network_name(certs: LabCerts) -> None:
-    engine = FakeEngine()
+    api = _engine("img", Program(exit_code=None, output=LISTENING))
     for _ in range(2):
-        engine.server.removed = False
-        with https_server("img", certs, client=engine):
+        with https_server("img", certs, client=fake_client(api)):
             pass
-    first, second = engine.networks.made
-    assert first.name != second.name and first.name.startswith("ch09-tls-")
+    first, second = [args["name"] for method, args in api.calls if method == "create_network"]
+    assert first != second and first.startswith("ch09-tls-")

@@ -2,40 +2,38 @@
 
 from __future__ import annotations
 
-from docker.errors import APIError
-
 from dockerlab.ownership import container_labels
 from dockerlab.tryrun import RunOutcome, try_run
-from tests.unit.fakes import FakeClient, FakeContainer
-
-
-class RefusedContainer(FakeContainer):
-    def start(self) -> None:
-        raise APIError("500 Server Error", explanation='unable to find user app:\n no matching entries in passwd file')
+from tests.unit.fakes import FakeAPIClient, Program, fake_client
 
 
 def test_a_failing_program_returns_its_status_and_output() -> None:
-    container = FakeContainer(status=1, logs=b"x509: certificate signed by unknown authority\n")
-    client = FakeClient(container=container)
-    outcome = try_run("ch09/https-get:no-ca", ["https://x/"], client=client)
+    api = FakeAPIClient()
+    api.add_image("ch09/https-get:no-ca", program=Program(1, b"x509: certificate signed by unknown authority\n"))
+    outcome = try_run("ch09/https-get:no-ca", ["https://x/"], client=fake_client(api))
     assert outcome == RunOutcome(1, "x509: certificate signed by unknown authority\n")
     assert not outcome.ok and outcome.started
-    assert container.removed
+    assert api.created()[0]["Cmd"] == ["https://x/"]
+    assert not api.container_store
 
 
 def test_a_container_the_engine_refuses_to_start_gives_the_engine_message() -> None:
-    container = RefusedContainer()
-    outcome = try_run("ch09/scratch-gaps:bare", client=FakeClient(container=container), user="app")
+    api = FakeAPIClient()
+    api.add_image("ch09/scratch-gaps:bare",
+                  program=Program(start_error="unable to find user app:\n no matching entries in passwd file"))
+    outcome = try_run("ch09/scratch-gaps:bare", client=fake_client(api), user="app")
     assert outcome.status is None and not outcome.started and not outcome.ok
     assert outcome.output == "unable to find user app: no matching entries in passwd file"
-    assert container.removed
+    assert api.created()[0]["User"] == "app"
+    assert not api.container_store
 
 
 def test_success_and_the_same_defaults_as_run_image() -> None:
-    client = FakeClient()
-    outcome = try_run("ch09/hello:latest", client=client, labels={"extra": "1"})
+    api = FakeAPIClient()
+    api.add_image("ch09/hello:latest", program=Program(output=b"hello, scratch!\n"))
+    outcome = try_run("ch09/hello:latest", client=fake_client(api), labels={"extra": "1"})
     assert outcome.ok and outcome.output == "hello, scratch!\n"
-    created = client.containers.create_kwargs
-    assert created["cap_drop"] == ["ALL"]
-    assert created["security_opt"] == ["no-new-privileges"]
-    assert created["labels"] == container_labels({"extra": "1"})
+    created = api.created()[0]
+    assert created["HostConfig"]["CapDrop"] == ["ALL"]
+    assert created["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+    assert created["Labels"] == container_labels({"extra": "1"})
