@@ -168,6 +168,37 @@ def _tar_rootfs(rootfs: Path, out: Path, *, gzip: bool = False) -> Path:
     return out
 
 
+def repack_rootfs_tar(raw: Path, out: Path) -> Path:
+    """Repack a filesystem tar (``docker export``) as :func:`_tar_rootfs` packs a folder -- numeric owners,
+    times clamped to ``SOURCE_DATE_EPOCH``, nothing under /dev, /proc, /sys, gzip with a fixed header --
+    without unpacking it, so owners, modes, hard links and device files stay as they are whoever runs this.
+
+    The export's own member order is kept (a hard link must follow the file it links to).
+    """
+    import gzip as _gzip
+
+    def dotted(name: str) -> str:
+        name = name.removeprefix("./").strip("/")
+        return f"./{name}" if name else "."
+
+    tmp = out.with_suffix(out.suffix + ".gz-part")
+    with tarfile.open(raw) as src, open(tmp, "wb") as file, \
+            _gzip.GzipFile(fileobj=file, mode="wb", mtime=0, filename="") as zipped, \
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as dst:
+        for member in src:
+            name = dotted(member.name)
+            if name.count("/") > 1 and name.split("/")[1] in ("dev", "proc", "sys"):
+                continue
+            member.name = name
+            if member.islnk():
+                member.linkname = dotted(member.linkname)
+            member.mtime = min(int(member.mtime), SOURCE_DATE_EPOCH)
+            member.uname = member.gname = ""
+            dst.addfile(member, src.extractfile(member) if member.isreg() else None)
+    tmp.replace(out)
+    return out
+
+
 def debootstrap_rootfs(root: Path | None = None) -> Path:
     """Run ``debootstrap --variant=minbase`` once and return the untouched rootfs folder (cached)."""
     target = work_dir("bases", root) / f"{DEBIAN_SUITE}-minbase"
@@ -463,19 +494,14 @@ def rootfs_tarball(dest: Path, root: Path | None = None, client: Any | None = No
             ensure_base("debian:bookworm", client=client, root=root)
             container = client.containers.create("debian:bookworm", labels=container_labels())
             try:
-                folder = cached.parent / "exported"
-                if folder.exists():
-                    shutil.rmtree(folder)
-                folder.mkdir()
                 raw = cached.parent / "exported.tar"
                 with open(raw, "wb") as out:
                     for chunk in container.export():
                         out.write(chunk)
-                with tarfile.open(raw) as tar:
-                    tar.extractall(folder, filter="tar")
-                _tar_rootfs(folder, cached, gzip=True)
+                # Repacked, never unpacked: unpacked by a user who is not root, every file would become that
+                # user's (and apt in the image could no longer work as its _apt user).
+                repack_rootfs_tar(raw, cached)
                 raw.unlink()
-                shutil.rmtree(folder)
             finally:
                 container.remove(force=True)
     shutil.copy2(cached, dest)

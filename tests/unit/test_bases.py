@@ -195,3 +195,40 @@ def test_the_python_runtime_is_bootstrapped_on_the_static_one_with_its_script(tm
     assert final_stage.startswith("ch09/distroless-static:debian12\n")
     # Made after the static runtime it builds on, and kept by clean-docker like every known base.
     assert bases.KNOWN_BASES.index("ch09/distroless-static:debian12") < bases.KNOWN_BASES.index(name)
+
+
+def test_an_exported_filesystem_is_repacked_without_unpacking_so_owners_links_and_modes_stay(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from dockerlab.bases import SOURCE_DATE_EPOCH, repack_rootfs_tar
+
+    raw = tmp_path / "exported.tar"
+
+    def entry(name: str, kind: bytes = tarfile.DIRTYPE, uid: int = 0, mode: int = 0o755, data: bytes = b"",
+              link: str = "") -> tuple[tarfile.TarInfo, bytes]:
+        info = tarfile.TarInfo(name)
+        info.type, info.uid, info.gid, info.mode, info.mtime, info.linkname = kind, uid, uid, mode, 2_000_000_000, link
+        info.uname = "someone"
+        info.size = len(data) if kind == tarfile.REGTYPE else 0
+        return info, data
+
+    with tarfile.open(raw, "w") as tar:
+        for info, data in [entry("bin"), entry("bin/busybox", tarfile.REGTYPE, data=b"\x7fELF"),
+                           entry("bin/sh", tarfile.LNKTYPE, link="bin/busybox"),
+                           entry("var/cache/apt/archives/partial", uid=42, mode=0o700),
+                           entry("dev"), entry("dev/null", tarfile.CHRTYPE, mode=0o666),
+                           entry("proc"), entry("proc/cpuinfo", tarfile.REGTYPE, data=b"x")]:
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    out = repack_rootfs_tar(raw, tmp_path / "rootfs.tar.gz")
+    with tarfile.open(out) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert list(members) == ["./bin", "./bin/busybox", "./bin/sh", "./var/cache/apt/archives/partial",
+                                 "./dev", "./proc"]
+        partial = members["./var/cache/apt/archives/partial"]
+        assert (partial.uid, partial.gid, partial.mode) == (42, 42, 0o700)  # apt's own user keeps its folder
+        assert members["./bin/sh"].islnk() and members["./bin/sh"].linkname == "./bin/busybox"
+        assert tar.extractfile("./bin/busybox").read() == b"\x7fELF"
+        assert all(m.mtime == SOURCE_DATE_EPOCH and m.uname == "" for m in members.values())
+    first = out.read_bytes()
+    assert repack_rootfs_tar(raw, tmp_path / "again.tar.gz").read_bytes() == first  # reproducible
