@@ -9,7 +9,8 @@ job, in order, as that user -- read from the YAML, so the rehearsal is the workf
 
 What it cannot rehearse (README): Docker Hub (bases are bootstrapped from Debian packages here), the
 runner's own Docker version and Ubuntu's package set, and the ``uses:`` steps (the checkout is the fresh
-clone; setup-python is the machine's Python 3.11).
+clone; setup-python is the Python 3.11 running the rehearsal, put first on the user's PATH -- with the traverse
+bit opened on the folders above it for the rehearsal's length when they are closed, as /root is here).
 
 >>> (should_run({"if": "failure()"}, failed=False), should_run({"if": "always()"}, failed=True),
 ...  should_run({}, failed=True))
@@ -96,6 +97,20 @@ def prepare_user(user: str = USER) -> None:
     sudoers.chmod(0o440)
 
 
+def closed_folders(path: Path) -> list[Path]:
+    """Folders above ``path`` that other users may not traverse (the rehearsal opens them for its length).
+
+    >>> closed_folders(Path("/"))
+    []
+    """
+    return [folder for folder in reversed(path.parents) if not os.stat(folder).st_mode & 0o001]
+
+
+def setup_python() -> Path:
+    """The ``bin`` folder of the Python running this: what ``actions/setup-python`` puts on the runner's PATH."""
+    return Path(sys.base_prefix) / "bin"
+
+
 def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
     """Clone ``root``, run the workflow's build job as ``user``; return the number of failed steps."""
     if os.geteuid() != 0:
@@ -109,6 +124,22 @@ def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
     _as_root(["chown", "-R", f"{user}:{user}", str(work)])
     as_user = ["sudo", "-u", user, "-H", "--"]
     context = {"github.workspace": str(clone)}
+    python = setup_python()
+    opened = {folder: os.stat(folder).st_mode for folder in closed_folders(python / "python3")}
+    path = f"{python}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    # pip's own settings (an index mirror) reach the user as they would through the runner's environment.
+    pip = [f"{k}={v}" for k, v in os.environ.items() if k.startswith("PIP_")]
+    try:
+        for folder, mode in opened.items():
+            os.chmod(folder, mode | 0o001)
+        return _run_steps(workflow, clone, as_user, [f"PATH={path}", *pip], context)
+    finally:
+        for folder, mode in opened.items():
+            os.chmod(folder, mode)
+
+
+def _run_steps(workflow: Path, clone: Path, as_user: list[str], base_env: list[str],
+               context: dict[str, str]) -> int:
     failed = 0
     for number, step in enumerate(workflow_steps(workflow), 1):
         name = step.get("name") or step.get("uses") or f"step {number}"
@@ -121,7 +152,7 @@ def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
         env = {key: substitute(str(value), context) for key, value in (step.get("env") or {}).items()}
         script = substitute(str(step["run"]), context)
         print(f"rehearsal: [{number}] {name}", flush=True)
-        proc = subprocess.run([*as_user, "env", *(f"{k}={v}" for k, v in env.items()), "CI=true",
+        proc = subprocess.run([*as_user, "env", *base_env, *(f"{k}={v}" for k, v in env.items()), "CI=true",
                                f"GITHUB_WORKSPACE={clone}", "bash", "-eo", "pipefail", "-c", script], cwd=clone)
         if proc.returncode != 0:
             failed += 1
