@@ -10,6 +10,7 @@ for a lack of root, and nothing they started is left behind.
 Named zz so it runs after the tests that compare the first build with the engine: it rebuilds every image.
 """
 
+import ast
 import getpass
 import json
 import os
@@ -31,9 +32,11 @@ def _outputs(notebook: dict) -> list[dict]:
 
 
 def _glued(notebook: dict, key: str) -> str:
+    """The text myst-nb's ``glue`` recorded for ``key`` (a repr under papermill's record prefix)."""
     for output in _outputs(notebook):
-        if output.get("metadata", {}).get("scrapbook", {}).get("name") == key:
-            return output["data"]["text/plain"].strip("'\"")
+        record = output.get("metadata", {}).get("scrapbook", {})
+        if record.get("name") == key:
+            return str(ast.literal_eval(output["data"][f"{record['mime_prefix']}text/plain"]))
     raise AssertionError(f"no glued {key}")
 
 
