@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,5 +114,13 @@ def _new_user(tmp: Path) -> Iterator[Reader]:
     finally:
         for folder, mode in opened.items():
             os.chmod(folder, mode)
-        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-        subprocess.run(["userdel", name], capture_output=True)
+        # userdel refuses while the user still has a process: kill them all, wait until they are gone.
+        deadline = time.monotonic() + 30
+        while subprocess.run(["pgrep", "-u", name], capture_output=True).returncode == 0:
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        removed = subprocess.run(["userdel", name], capture_output=True, text=True)
+        if removed.returncode != 0:
+            raise RuntimeError(f"the test reader {name} could not be removed: {removed.stderr.strip()}")
