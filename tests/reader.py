@@ -12,7 +12,6 @@ import grp
 import os
 import secrets
 import shutil
-import stat
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dockerlab.rehearsal import traversable
 from tests.conftest import ROOT
 
 
@@ -75,11 +75,6 @@ def copy_checkout(dest: Path) -> Path:
     return dest
 
 
-def _closed_folders(path: Path) -> list[Path]:
-    """Folders on the way to ``path`` that others may not traverse (here: the interpreter lives under /root)."""
-    return [folder for folder in reversed(path.parents) if not os.stat(folder).st_mode & stat.S_IXOTH]
-
-
 @contextmanager
 def reader() -> Iterator[Reader]:
     """A reader in the ``docker`` group with its own copy of the checkout in a new temp folder (removed after)."""
@@ -103,17 +98,12 @@ def _new_user(tmp: Path) -> Iterator[Reader]:
     subprocess.run(["useradd", "--no-create-home", "--home-dir", str(home), "--groups", "docker",
                     "--shell", "/bin/sh", name], check=True, capture_output=True)
     # The virtualenv's interpreter must be reachable by the reader; open only the traverse bit, for the test.
-    interpreter = (ROOT / ".venv" / "bin" / "python").resolve()
-    opened = {folder: os.stat(folder).st_mode for folder in _closed_folders(interpreter)}
     try:
-        for folder, mode in opened.items():
-            os.chmod(folder, mode | stat.S_IXOTH)
-        book = copy_checkout(tmp / "book")
-        subprocess.run(["chown", "-R", f"{name}:{name}", str(tmp)], check=True)
-        yield Reader(name, book, home)
+        with traversable((ROOT / ".venv" / "bin" / "python").resolve()):
+            book = copy_checkout(tmp / "book")
+            subprocess.run(["chown", "-R", f"{name}:{name}", str(tmp)], check=True)
+            yield Reader(name, book, home)
     finally:
-        for folder, mode in opened.items():
-            os.chmod(folder, mode)
         # userdel refuses while the user still has a process: kill them all, wait until they are gone.
         deadline = time.monotonic() + 30
         while subprocess.run(["pgrep", "-u", name], capture_output=True).returncode == 0:

@@ -26,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,20 @@ def closed_folders(path: Path) -> list[Path]:
     return [folder for folder in reversed(path.parents) if not os.stat(folder).st_mode & 0o001]
 
 
+@contextmanager
+def traversable(path: Path) -> Iterator[None]:
+    """Let other users reach ``path`` for the length of the block: the traverse bit is added to each closed folder
+    above it (here the interpreter lives under /root, mode 700), and their modes are restored afterwards."""
+    opened = {folder: os.stat(folder).st_mode for folder in closed_folders(path)}
+    try:
+        for folder, mode in opened.items():
+            os.chmod(folder, mode | 0o001)
+        yield
+    finally:
+        for folder, mode in opened.items():
+            os.chmod(folder, mode)
+
+
 def setup_python() -> Path:
     """The ``bin`` folder of the Python running this: what ``actions/setup-python`` puts on the runner's PATH."""
     return Path(sys.base_prefix) / "bin"
@@ -125,17 +141,11 @@ def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
     as_user = ["sudo", "-u", user, "-H", "--"]
     context = {"github.workspace": str(clone)}
     python = setup_python()
-    opened = {folder: os.stat(folder).st_mode for folder in closed_folders(python / "python3")}
     path = f"{python}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     # pip's own settings (an index mirror) reach the user as they would through the runner's environment.
     pip = [f"{k}={v}" for k, v in os.environ.items() if k.startswith("PIP_")]
-    try:
-        for folder, mode in opened.items():
-            os.chmod(folder, mode | 0o001)
+    with traversable(python / "python3"):
         return _run_steps(workflow, clone, as_user, [f"PATH={path}", *pip], context)
-    finally:
-        for folder, mode in opened.items():
-            os.chmod(folder, mode)
 
 
 def _run_steps(workflow: Path, clone: Path, as_user: list[str], base_env: list[str],
