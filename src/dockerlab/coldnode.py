@@ -23,7 +23,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -510,11 +510,34 @@ def cold_node(
         yield node
 
 
+def _client_when_answering(process: subprocess.Popen[bytes], paths: NodePaths, timeout: float,
+                           before_ping: Callable[[], object] | None = None) -> Any:
+    """A client of the node's engine once it answers on its socket; one sentence if it exits or stays silent."""
+    import docker
+    from docker.errors import DockerException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise ColdNodeError(f"the cold node's dockerd exited with status {process.returncode}: "
+                                f"{_last_log_line(paths.log)}")
+        if paths.socket.exists():
+            if before_ping is not None:
+                before_ping()
+            try:
+                client = docker.DockerClient(base_url=paths.host, timeout=1800)
+                client.ping()
+                return client
+            except DockerException:
+                pass
+        if time.monotonic() > deadline:
+            raise ColdNodeError(f"the cold node's dockerd did not answer on {paths.socket} within {timeout:g}s.")
+        time.sleep(0.1)
+
+
 @contextmanager
 def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, bridge: str,
                config: dict[str, Any], image_store: ImageStore) -> Iterator[ColdNode]:
-    import docker
-    from docker.errors import DockerException
 
     paths = NodePaths(Path(tempfile.mkdtemp(prefix="ch09-node-")))
     # The engine and its containerd name this folder on their command lines, and its layers are
@@ -529,21 +552,7 @@ def _cold_node(insecure_registries: Sequence[str], timeout: float, binary: str, 
             process = subprocess.Popen(dockerd_command(paths, insecure_registries, binary, bridge), stdout=out,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                        start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise ColdNodeError(f"the cold node's dockerd exited with status {process.returncode}: "
-                                    f"{_last_log_line(paths.log)}")
-            if paths.socket.exists():
-                try:
-                    client = docker.DockerClient(base_url=paths.host, timeout=1800)
-                    client.ping()
-                    break
-                except DockerException:
-                    client = None
-            if time.monotonic() > deadline:
-                raise ColdNodeError(f"the cold node's dockerd did not answer on {paths.socket} within {timeout:g}s.")
-            time.sleep(0.1)
+        client = _client_when_answering(process, paths, timeout)
         yield ColdNode(paths, process, client, image_store)
     finally:
         if client is not None:
@@ -560,9 +569,6 @@ def _cold_node_in_lab(insecure_registries: Sequence[str], timeout: float, config
     """The cold node of a reader who is not root: the same ``dockerd`` command in a lab container on the host's
     network. Its data root is an anonymous volume and its exec root a tmpfs (both gone with the container);
     its socket, config and log are in a folder of this user's, the socket handed to this user."""
-    import docker
-    from docker.errors import DockerException
-
     paths = NodePaths(Path(tempfile.mkdtemp(prefix="ch09-node-")))
     record = runstate.register("folder", str(paths.root))
     paths.config.write_text(json.dumps(config))
@@ -576,23 +582,10 @@ def _cold_node_in_lab(insecure_registries: Sequence[str], timeout: float, config
                     process = subprocess.Popen(lab.argv(dockerd_command(paths, insecure_registries, DOCKERD, bridge)),
                                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                                start_new_session=True)
-                deadline = time.monotonic() + timeout
-                while True:
-                    if process.poll() is not None:
-                        raise ColdNodeError(f"the cold node's dockerd exited with status {process.returncode}: "
-                                            f"{_last_log_line(paths.log)}")
-                    if paths.socket.exists():
-                        lab.run(["chown", f"{os.getuid()}:{os.getgid()}", str(paths.socket)])
-                        try:
-                            client = docker.DockerClient(base_url=paths.host, timeout=1800)
-                            client.ping()
-                            break
-                        except DockerException:
-                            client = None
-                    if time.monotonic() > deadline:
-                        raise ColdNodeError(f"the cold node's dockerd did not answer on {paths.socket} "
-                                            f"within {timeout:g}s.")
-                    time.sleep(0.2)
+                # The socket is root's inside the lab: handed to this user before each try.
+                client = _client_when_answering(
+                    process, paths, timeout,
+                    lambda: lab.run(["chown", f"{os.getuid()}:{os.getgid()}", str(paths.socket)]))
                 yield ColdNode(paths, process, client, image_store, lab)
             finally:
                 if client is not None:
