@@ -51,6 +51,14 @@ class Book:
         return proc
 
 
+def myst_notebook(title: str, depends: list[str], body: str) -> str:
+    """A MyST notebook page as the book writes one (jupytext front matter, ``depends:``), for the small test books."""
+    listed = "depends:\n" + "".join(f"  - {d}\n" for d in depends) if depends else ""
+    return ("---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+            "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n"
+            f"{listed}---\n\n# {title}\n\n{body}")
+
+
 def copy_sources(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in SOURCES:

@@ -11,25 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.book.conftest import myst_notebook
 from tests.conftest import ROOT
 
-CHAPTER_HEAD = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
-depends:
-  - examples/broken
----
-
-# 고장
-
-```{code-cell} ipython3
-"""
+CHAPTER_HEAD = myst_notebook("고장", ["examples/broken"], "```{code-cell} ipython3\n")
 
 
 def mini_book(tmp_path: Path, cell: str, *, timeout: int | None = None) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dockerlab.sphinxext import front_matter_depends
-from tests.book.conftest import ROOT, Book, executed_notebooks, run_build
+from tests.book.conftest import ROOT, Book, executed_notebooks, myst_notebook, run_build
 
 
 def _pages_using(src: Path, example: str) -> list[str]:
@@ -54,31 +54,9 @@ def test_the_books_pages_list_the_examples_they_use(built_book) -> None:
     assert len(users) < len(_executed(built_book, built_book.outputs[0]))
 
 
-CHAPTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
-{depends}---
-
-# {title}
-
-```{{code-cell}} ipython3
-from pathlib import Path
-
-print({expression})
-```
-"""
-
-
 def _chapter(title: str, depends: list[str], expression: str) -> str:
-    listed = "depends:\n" + "".join(f"  - {d}\n" for d in depends) if depends else ""
-    return CHAPTER.format(title=title, depends=listed, expression=expression)
+    cell = f"```{{code-cell}} ipython3\nfrom pathlib import Path\n\nprint({expression})\n```\n"
+    return myst_notebook(title, depends, cell)
 
 
 @pytest.fixture
