@@ -18,7 +18,7 @@ html: venv ## Build the book into _build/html (set-up included)
 	  || { rm -rf $(OUT)/html; echo "make html: set-up failed (see above); no HTML was left in $(OUT)/html." >&2; exit 1; }
 	$(PY) -m dockerlab build --out $(OUT)
 
-test: venv checks engine bases ## Run every test: the checks, unit, integration (real engine), book (builds the site)
+test: venv checks engine bases ## Every test, in tiers (unit, integration, book, clean-slate); reads make html's build when current
 	$(PY) -m pytest
 
 checks: venv ## Static checks and doctests: ruff, mypy --strict on src/, the docstrings' examples (no engine needed)

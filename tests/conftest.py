@@ -1,5 +1,11 @@
-"""Shared fixtures. Tests under tests/integration need the real engine (marker ``engine``);
-tests under tests/book build the whole site (marker ``book``); tests/unit need neither."""
+"""Shared fixtures, and the order of a test run.
+
+Tests under tests/integration need the real engine (marker ``engine``); tests under tests/book read the
+whole site (marker ``book``); tests/unit need neither. One run goes in tiers, fail fast: unit, then
+integration, then book, then the tests that clear the engine of everything the book made (marker
+``clean_slate``: they would remove the images the book and integration tests compare with). A tier with a
+failure is the last one run.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+TIERS = ("unit", "integration", "book", "clean_slate")
+_TIER = pytest.StashKey[int]()
+
+
+def tier(item: pytest.Item) -> int:
+    """The tier an item runs in (:data:`TIERS`); a doctest of src/ runs with the unit tests."""
+    return item.stash.get(_TIER, 0)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         try:
@@ -19,9 +34,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if parts[0] == "integration":
             item.add_marker(pytest.mark.engine)
+            item.stash[_TIER] = 1
         elif parts[0] == "book":
             item.add_marker(pytest.mark.engine)
             item.add_marker(pytest.mark.book)
+            item.stash[_TIER] = 2
+        if item.get_closest_marker("clean_slate"):
+            item.stash[_TIER] = 3
+    items.sort(key=tier)  # stable: within a tier, the files' own order
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    result = yield
+    if nextitem is not None and tier(nextitem) != tier(item) and item.session.testsfailed:
+        item.session.shouldfail = (f"{TIERS[tier(item)]} tests failed: the {TIERS[tier(nextitem)]} tests and "
+                                   "any later tier were not run")
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,18 @@ the build under ``-W``. Either way this wrapper
 * keeps the full report under ``<out>/reports/``,
 * removes the HTML so no stale page is left looking current, and
 * exits non-zero.
+
+A build that succeeds records what it was built from in ``<out>/reports/inputs.json``: a digest of the
+book's inputs (:data:`INPUTS`) and the notebook pages whose outputs the HTML holds, each with the build
+that executed it. ``make test`` reads the record (:func:`reusable_build`) and tests a ``make html`` made from
+the same inputs instead of executing every chapter again. A build that starts removes the record first, so a
+build that fails or is interrupted leaves none.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -80,6 +88,97 @@ def _stop(proc: subprocess.Popen[str], grace: float = 30.0) -> None:
         proc.wait()
 
 
+#: What a build reads from the checkout: the pages, examples, bases, static files, the helper package and
+#: the pinned packages (``.venv`` and ``_build`` stay out).
+INPUTS = ("conf.py", "index.md", "status.md", "glossary.md", "chapters", "examples", "bases", "_static", "src",
+          "requirements.txt", "pyproject.toml")
+_NOT_INPUT = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
+_EXECUTED = re.compile(r"(\S+)\.md: Executing notebook")
+
+
+def inputs_digest(source: Path) -> str:
+    """A SHA-256 over the names and bytes of every file in :data:`INPUTS` under ``source``.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); _ = (d / "conf.py").write_text("x = 1\n")
+    >>> a = inputs_digest(d); _ = (d / "conf.py").write_text("x = 2\n"); a == inputs_digest(d)
+    False
+    """
+    digest = hashlib.sha256()
+    for name in INPUTS:
+        top = source / name
+        files = [top] if top.is_file() else sorted(
+            p for p in top.rglob("*") if p.is_file() and not _NOT_INPUT.intersection(p.relative_to(source).parts))
+        for path in files:
+            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def executed_pages(output: str, source: Path) -> list[str]:
+    """The pages (``chapters/02-1-scratch``) myst-nb executed in one build, from sphinx-build's log."""
+    found = set()
+    for path in _EXECUTED.findall(ANSI.sub("", output)):
+        try:
+            found.add(str(Path(path).resolve().relative_to(source.resolve())))
+        except ValueError:
+            found.add(path)
+    return sorted(found)
+
+
+def inputs_record(out: Path) -> Path:
+    """Where a successful build records its inputs: ``<out>/reports/inputs.json``."""
+    return out / "reports" / "inputs.json"
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """What a successful build was made from, read back from :func:`inputs_record`."""
+
+    digest: str
+    #: Every notebook page whose outputs the HTML holds, with the build (1, 2, ...) that executed it.
+    executed: dict[str, int]
+    builds: int
+
+
+def read_record(out: Path) -> BuildRecord | None:
+    """The record of the last successful build into ``out``, or ``None`` (none, or unreadable)."""
+    try:
+        data = json.loads(inputs_record(out).read_text(encoding="utf-8"))
+        return BuildRecord(str(data["digest"]), {str(k): int(v) for k, v in data["executed"].items()},
+                           int(data["builds"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_record(source: Path, out: Path, digest: str, previous: BuildRecord | None, output: str) -> None:
+    builds = previous.builds + 1 if previous else 1
+    executed = dict(previous.executed) if previous else {}
+    executed.update({page: builds for page in executed_pages(output, source)})
+    pages = {str(p.relative_to(source).with_suffix("")) for p in book_pages(source)}
+    record = {"digest": digest, "builds": builds,
+              "executed": {page: n for page, n in sorted(executed.items()) if page in pages}}
+    path = inputs_record(out)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def reusable_build(source: Path, out: Path) -> BuildRecord | None:
+    """The record of a build in ``out`` that a test may read instead of building again, or ``None``.
+
+    It must have succeeded from exactly the inputs ``source`` holds now, its HTML must still be there, and
+    every notebook page must have been executed by it or by an earlier build whose outputs it kept.
+    """
+    from dockerlab.notebooks import notebook_sources
+
+    record = read_record(out)
+    if record is None or not (out / "html" / "index.html").is_file():
+        return None
+    wanted = {str(p.relative_to(source).with_suffix("")) for p in notebook_sources(source)}
+    if not wanted <= record.executed.keys() or record.digest != inputs_digest(source):
+        return None
+    return record
+
+
 def book_pages(source: Path) -> list[Path]:
     """The MyST pages Sphinx reads: the front page, the status page and every chapter."""
     pages = [source / "index.md", source / "status.md", *sorted((source / "chapters").glob("*.md"))]
@@ -93,6 +192,11 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     from dockerlab.sphinxext import check_pages
 
     html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
+    # Until this build succeeds, nothing may say what the HTML was built from. Earlier builds' executions
+    # count only while Sphinx's saved environment (which holds their outputs) is still there.
+    previous = read_record(out) if doctrees.is_dir() else None
+    inputs_record(out).unlink(missing_ok=True)
+    digest = inputs_digest(source)  # before reading: an edit made during the build must not look built
     for left in sweep(source.resolve()):
         print(f"dockerlab: removed what an interrupted run left: {left}", file=sys.stderr)
     try:
@@ -131,6 +235,7 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     for left in sweep(source.resolve()):
         print(f"dockerlab: removed what a failed cell left: {left}", file=sys.stderr)
     if code == 0:
+        _write_record(source, out, digest, previous, output)
         print(f"\nThe book is ready: {html.resolve() / 'index.html'}")
         return 0
     crash = ""

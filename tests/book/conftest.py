@@ -1,7 +1,11 @@
-"""The book test: build the whole site once, from a copy of the sources, into a temp dir.
+"""The book test: the whole site, built once per test run, and what every book test reads.
 
-``built_book`` is session-scoped: every test in tests/book reads the same build. Tests that edit sources
-build small books of their own (``test_incremental.py``, ``test_faults.py``).
+``built_book`` is session-scoped: every test in tests/book reads the same build. When ``make html`` already
+built this checkout from exactly the sources it holds now, with every notebook page executed
+(:func:`dockerlab.bookbuild.reusable_build`), the tests read that build in place -- ``make html`` then
+``make test`` executes each chapter once, as the workflow does. Otherwise (or with ``CH09_FRESH_BOOK=1``) the
+book is built from a copy of the sources into a temp dir. Tests that edit sources build small books of their
+own (``test_incremental.py``, ``test_faults.py``).
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,9 +25,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from dockerlab.bookbuild import INPUTS, executed_pages, reusable_build
+
 ROOT = Path(__file__).resolve().parents[2]
-#: What a build needs from the repository (everything else, e.g. .venv and _build, stays out).
-SOURCES = ("conf.py", "index.md", "status.md", "glossary.md", "chapters", "examples", "bases", "_static", "src")
 
 
 @dataclass
@@ -34,7 +37,11 @@ class Book:
     src: Path
     out: Path
     output: str
+    #: Every notebook page whose outputs the HTML holds (``chapters/02-1-scratch``).
+    executed: list[str]
     outputs: list[str] = field(default_factory=list)
+    #: Whether this is ``make html``'s build of the checkout, read in place.
+    reused: bool = False
 
     @property
     def html_dir(self) -> Path:
@@ -61,7 +68,7 @@ def myst_notebook(title: str, depends: list[str], body: str) -> str:
 
 def copy_sources(dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    for name in SOURCES:
+    for name in INPUTS:
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
@@ -80,20 +87,25 @@ def run_build(src: Path, out: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def executed_notebooks(output: str) -> list[str]:
-    """The pages myst-nb executed in one build, from its log lines."""
-    return sorted(set(re.findall(r"(\S+)\.md: Executing notebook", output)))
-
-
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory: pytest.TempPathFactory, engine) -> Book:
-    """The whole book built with warnings as errors from a fresh copy of the sources."""
+def built_book(tmp_path_factory: pytest.TempPathFactory, engine, request: pytest.FixtureRequest) -> Book:
+    """The whole book built with warnings as errors: ``make html``'s, when it is current, else a fresh one."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    out = ROOT / "_build"
+    record = None if os.environ.get("CH09_FRESH_BOOK") == "1" else reusable_build(ROOT, out)
+    if record is not None:
+        log = (out / "reports" / "sphinx-build.log").read_text(encoding="utf-8")
+        if reporter:
+            reporter.write_line(f"book tests: reading make html's build in {out} (same inputs, "
+                                f"{len(record.executed)} notebook pages executed); CH09_FRESH_BOOK=1 builds anew")
+        return Book(src=ROOT, out=out, output=log, executed=sorted(record.executed), outputs=[log], reused=True)
     base = tmp_path_factory.mktemp("book")
     src = copy_sources(base / "src")
     out = base / "out"
     proc = run_build(src, out)
     assert proc.returncode == 0, f"the book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
-    return Book(src=src, out=out, output=proc.stdout, outputs=[proc.stdout])
+    return Book(src=src, out=out, output=proc.stdout, executed=executed_pages(proc.stdout, src),
+                outputs=[proc.stdout])
 
 
 # --------------------------------------------------------------------------- a real browser

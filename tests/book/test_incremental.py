@@ -1,10 +1,10 @@
 """Incremental builds: nothing changed -> no notebook runs; an example changed -> exactly its chapters run.
 
-The whole book is built once per test run (``built_book``); rebuilding it without a change costs no execution,
-so that is checked on it. Editing an example and rebuilding would execute its chapters a second time, so that
-is checked on a small book instead (as MyST-NB's own tests build small projects): the book's real ``conf.py``,
-``_static`` and helper package, and three tiny chapters -- two that list an example in ``depends:``, one that
-lists none.
+The whole book is built once per test run (``built_book``: a fresh build, or ``make html``'s when it is
+current); rebuilding it without a change costs no execution, so that is checked on it. Editing an example
+and rebuilding would execute its chapters a second time, so that is checked on a small book instead (as
+MyST-NB's own tests build small projects): the book's real ``conf.py``, ``_static`` and helper package, and
+three tiny chapters -- two that list an example in ``depends:``, one that lists none.
 
 The rebuild leaves the first build's output as it was, so these tests may run in any order with the others.
 """
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from dockerlab.bookbuild import executed_pages, read_record
 from dockerlab.sphinxext import front_matter_depends
-from tests.book.conftest import ROOT, Book, executed_notebooks, myst_notebook, run_build
+from tests.book.conftest import ROOT, Book, myst_notebook, run_build
 
 
 def _pages_using(src: Path, example: str) -> list[str]:
@@ -32,26 +33,36 @@ def _pages_using(src: Path, example: str) -> list[str]:
 
 
 def _executed(book: Book, output: str) -> list[str]:
-    return sorted(str(Path(p).relative_to(book.src)) for p in executed_notebooks(output))
+    return executed_pages(output, book.src)
 
 
-def test_first_build_executed_every_notebook(built_book) -> None:
-    pages = sorted(str(p.relative_to(built_book.src).with_suffix(""))
-                   for p in built_book.src.glob("**/*.md")
-                   if p.read_text(encoding="utf-8").lstrip().startswith("---") and "kernelspec" in p.read_text())
-    assert _executed(built_book, built_book.outputs[0]) == pages
+def _notebook_pages(src: Path) -> list[str]:
+    return sorted(str(p.relative_to(src).with_suffix("")) for p in [*src.glob("*.md"), *src.glob("chapters/*.md")]
+                  if p.read_text(encoding="utf-8").lstrip().startswith("---") and "kernelspec" in p.read_text())
+
+
+def test_every_notebook_page_was_executed(built_book) -> None:
+    # A fresh build executes every page; make html's build, read in place, recorded which build executed each.
+    assert built_book.executed == _notebook_pages(built_book.src)
+    if not built_book.reused:
+        assert _executed(built_book, built_book.outputs[0]) == built_book.executed
 
 
 def test_rebuild_without_changes_executes_nothing(built_book) -> None:
+    before = read_record(built_book.out)
     proc = built_book.build()
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert _executed(built_book, proc.stdout) == []
+    # ...and the record still says every page's outputs came from the builds that executed them.
+    after = read_record(built_book.out)
+    assert before is not None and after is not None
+    assert (after.digest, after.executed, after.builds) == (before.digest, before.executed, before.builds + 1)
 
 
 def test_the_books_pages_list_the_examples_they_use(built_book) -> None:
     users = _pages_using(built_book.src, "examples/hello")
     assert "chapters/02-1-scratch" in users
-    assert len(users) < len(_executed(built_book, built_book.outputs[0]))
+    assert len(users) < len(built_book.executed)
 
 
 def _chapter(title: str, depends: list[str], expression: str) -> str:
@@ -91,7 +102,8 @@ def small_book(tmp_path: Path) -> Book:
     out = tmp_path / "out"
     proc = run_build(src, out)
     assert proc.returncode == 0, f"the small book did not build:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
-    return Book(src=src, out=out, output=proc.stdout, outputs=[proc.stdout])
+    return Book(src=src, out=out, output=proc.stdout, executed=executed_pages(proc.stdout, src),
+                outputs=[proc.stdout])
 
 
 def test_editing_an_example_reexecutes_exactly_the_chapters_using_it(small_book: Book) -> None:
@@ -110,3 +122,7 @@ def test_editing_an_example_reexecutes_exactly_the_chapters_using_it(small_book:
         outputs = [o.get_text().strip() for o in small_book.page(page).select("div.cell_output")]
         assert "hello, incremental" in outputs, page
     assert "unchanged" in small_book.page("chapters/c-uses-other").get_text()
+    # The record of the last build: each page with the build that executed it (A and B the third, C the first).
+    record = read_record(small_book.out)
+    assert record is not None and record.builds == 3
+    assert record.executed == {"chapters/a-uses-greeting": 3, "chapters/b-uses-both": 3, "chapters/c-uses-other": 1}

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from docker.errors import NotFound
 
 from dockerlab import build_example
@@ -24,6 +25,8 @@ def _reader_build(engine, dockerfile: bytes, tag: str | None) -> str:
     return image.id
 
 
+# It runs the real clean-docker, which also removes the book's example images that other tests compare with.
+@pytest.mark.clean_slate
 def test_clean_removes_the_books_objects_and_keeps_the_readers(engine, tmp_path) -> None:
     # The book's: an example image (recorded in the ledger as it is built), a network, a container.
     (tmp_path / "conf.py").write_text("")

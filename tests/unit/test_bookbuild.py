@@ -1,4 +1,7 @@
 
+from pathlib import Path
+
+from dockerlab import bookbuild
 from dockerlab.bookbuild import summarize_failure
 
 CELL_ERROR_LOG = """
@@ -61,3 +64,70 @@ def test_a_page_with_broken_front_matter_stops_the_build_before_any_notebook_run
         "The book build failed: chapters/01-x.md: depends on examples/missing, which does not exist."]
     assert not (out / "html").exists()  # nothing half-built is left looking current
     assert not (out / "reports").exists()  # sphinx-build never started
+
+
+# --------------------------------------------------------------------------- the record of a build's inputs
+
+NOTEBOOK = "---\nkernelspec:\n  name: python3\n---\n\n# A\n"
+
+
+def _checkout(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    (src / "chapters").mkdir(parents=True)
+    (src / "conf.py").write_text("project = 'x'\n")
+    (src / "index.md").write_text("# Book\n")
+    (src / "status.md").write_text(NOTEBOOK)
+    (src / "chapters" / "01-a.md").write_text(NOTEBOOK)
+    (src / "examples" / "hello").mkdir(parents=True)
+    (src / "examples" / "hello" / "Dockerfile").write_text("FROM scratch\n")
+    return src
+
+
+def _built(src: Path, out: Path, log: str, previous: bookbuild.BuildRecord | None = None) -> None:
+    (out / "html").mkdir(parents=True, exist_ok=True)
+    (out / "html" / "index.html").write_text("<html></html>")
+    (out / "reports").mkdir(exist_ok=True)
+    bookbuild._write_record(src, out, bookbuild.inputs_digest(src), previous, log)
+
+
+def test_a_build_of_the_same_inputs_with_every_page_executed_is_reusable(tmp_path: Path) -> None:
+    src, out = _checkout(tmp_path), tmp_path / "out"
+    log = (f"{src}/chapters/01-a.md: Executing notebook using local CWD [mystnb]\n"
+           f"{src}/status.md: Executing notebook using local CWD [mystnb]\n")
+    _built(src, out, log)
+    record = bookbuild.reusable_build(src, out)
+    assert record is not None and record.executed == {"chapters/01-a": 1, "status": 1} and record.builds == 1
+
+
+def test_an_edited_example_makes_the_build_not_reusable(tmp_path: Path) -> None:
+    src, out = _checkout(tmp_path), tmp_path / "out"
+    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    (src / "examples" / "hello" / "Dockerfile").write_text("FROM scratch\nCOPY x /\n")
+    assert bookbuild.reusable_build(src, out) is None
+
+
+def test_a_page_never_executed_or_missing_html_makes_it_not_reusable(tmp_path: Path) -> None:
+    src, out = _checkout(tmp_path), tmp_path / "out"
+    _built(src, out, f"{src}/status.md: Executing notebook\n")
+    assert bookbuild.reusable_build(src, out) is None  # chapters/01-a has no execution on record
+    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    assert bookbuild.reusable_build(src, out) is not None
+    (out / "html" / "index.html").unlink()
+    assert bookbuild.reusable_build(src, out) is None
+
+
+def test_an_incremental_build_keeps_the_earlier_executions_on_record(tmp_path: Path) -> None:
+    src, out = _checkout(tmp_path), tmp_path / "out"
+    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    first = bookbuild.read_record(out)
+    _built(src, out, f"{src}/status.md: Executing notebook\n", previous=first)
+    record = bookbuild.reusable_build(src, out)
+    assert record is not None and record.executed == {"chapters/01-a": 1, "status": 2} and record.builds == 2
+
+
+def test_a_build_that_stops_early_leaves_no_record(tmp_path: Path) -> None:
+    src, out = _checkout(tmp_path), tmp_path / "out"
+    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    (src / "chapters" / "01-a.md").write_text("---\nkernelspec: [unclosed\n---\n")  # malformed front matter
+    assert bookbuild.build(src, out) == 1
+    assert not bookbuild.inputs_record(out).exists() and bookbuild.reusable_build(src, out) is None

@@ -7,7 +7,8 @@ The pages whose steps need root (page 01's cold nodes and shaped link, the secon
 04-3) run them in privileged lab containers, and measure all the same: no page shows a "not executed" notice
 for a lack of root, and nothing they started is left behind.
 
-Named zz so it runs after the tests that compare the first build with the engine: it rebuilds every image.
+Marked ``clean_slate``: it removes every image the book made, so it runs after the tests that compare the
+book's build with the engine (tests/conftest.py orders the run).
 """
 
 import ast
@@ -19,10 +20,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from dockerlab.notebooks import notebook_sources
 from dockerlab.ownership import OWNER_LABEL, PROJECT
 from tests.conftest import ROOT
 from tests.reader import reader
+
+pytestmark = pytest.mark.clean_slate
 
 #: The pages with steps that need root.
 ROOT_STEPS = ("01-why-small", "03-5-buildkit", "04-2-builders", "04-3-reproducible")
