@@ -60,7 +60,9 @@ class Reader:
 
 
 def _checkout_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+    # safe.directory: under `sudo make test` the checkout belongs to the user who cloned it, not to root.
+    listed = subprocess.run(["git", "-c", f"safe.directory={ROOT}", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout
     return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,7 +190,7 @@ def book_pages(source: Path) -> list[Path]:
 def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
     """Run ``sphinx-build -nW --keep-going`` from ``source`` into ``out/html``; return the exit code."""
     from dockerlab.errors import FrontMatterError
-    from dockerlab.runstate import sweep
+    from dockerlab.runstate import RUN_ENV, stop_owners, sweep
     from dockerlab.sphinxext import check_pages
 
     html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
@@ -211,7 +213,9 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
            *(extra or []), str(source), str(html)]
     log_path = reports / "sphinx-build.log"
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        run = uuid.uuid4().hex  # every record a kernel of this build writes names it (dockerlab.runstate)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                env={**os.environ, RUN_ENV: run})
         assert proc.stdout is not None
         lines = []
         try:
@@ -225,13 +229,17 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
             # Ctrl-C reaches sphinx-build too (same process group); wait for it, then leave no
             # half-built site behind.
             _stop(proc)
-            sweep(source.resolve())  # the kernel is gone: what its cells started must go too
+            # The kernel runs in a session of its own and may outlive sphinx-build: stop it, then undo
+            # what its cells started.
+            stop_owners(run, source.resolve())
+            sweep(source.resolve())
             shutil.rmtree(html, ignore_errors=True)
             shutil.rmtree(doctrees, ignore_errors=True)
             print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
             return 130
     output = "".join(lines)
     # A cell that timed out or failed may have left a registry, a second engine or a namespace behind.
+    stop_owners(run, source.resolve())
     for left in sweep(source.resolve()):
         print(f"dockerlab: removed what a failed cell left: {left}", file=sys.stderr)
     if code == 0:

@@ -33,6 +33,10 @@ from pathlib import Path
 from typing import Literal
 
 Kind = Literal["process", "container", "netns", "link", "folder"]
+#: Set by a book build for sphinx-build and so for the kernels it starts: each record names the build it was made
+#: in, so an interrupted build can stop its own kernels (they run in a session of their own, which a signal to
+#: the build's process group does not reach) before it sweeps.
+RUN_ENV = "CH09_RUN_ID"
 
 
 def proxy_free_env(
@@ -60,6 +64,7 @@ class Record:
     owner: int  # the PID of the Python process that made it
     hint: str = ""  # for a process: text its command line must contain before it may be killed
     token: str = ""
+    run: str = ""  # the book build the owner ran in ($CH09_RUN_ID), if any
 
     @property
     def label(self) -> str:
@@ -85,7 +90,7 @@ def _path(folder: Path, record: Record) -> Path:
 
 def register(kind: Kind, name: str, *, hint: str = "", root: Path | None = None) -> Record:
     """Write a record down now; :func:`release` crosses it out."""
-    record = Record(kind, str(name), os.getpid(), hint, uuid.uuid4().hex[:12])
+    record = Record(kind, str(name), os.getpid(), hint, uuid.uuid4().hex[:12], os.environ.get(RUN_ENV, ""))
     folder = run_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = _path(folder, record).with_suffix(".part")
@@ -96,7 +101,7 @@ def register(kind: Kind, name: str, *, hint: str = "", root: Path | None = None)
 
 def update(record: Record, name: str, root: Path | None = None) -> Record:
     """The same record with its real name (a process's PID, known only after it started)."""
-    new = Record(record.kind, str(name), record.owner, record.hint, record.token)
+    new = Record(record.kind, str(name), record.owner, record.hint, record.token, record.run)
     path = _path(run_dir(root), record)
     tmp = path.with_suffix(".part")
     tmp.write_text(json.dumps(asdict(new)))
@@ -216,6 +221,34 @@ def undo(record: Record) -> None:
         for point in _mounts_under(record.name):
             subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(record.name, ignore_errors=True)
+
+
+def stop_owners(run: str, root: Path | None = None, grace: float = 15.0) -> list[int]:
+    """Stop the processes (kernels) of book build ``run`` that still own a record, so that :func:`sweep` may
+    undo what they made: SIGTERM, then SIGKILL after ``grace`` seconds. Returns the PIDs it signalled.
+
+    An orphaned kernel of an interrupted build would otherwise outlive the build's own sweep (which leaves a
+    live owner's records alone), and what its cells started would stay behind.
+    """
+    owners = sorted({r.owner for r in records(root)
+                     if run and r.run == run and r.owner != os.getpid() and alive(r.owner)})
+    for pid in owners:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + grace
+    while any(alive(pid) for pid in owners) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in owners:
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    while any(alive(pid) for pid in owners) and time.monotonic() < deadline + 5:
+        time.sleep(0.1)
+    return owners
 
 
 def sweep(root: Path | None = None) -> list[str]:

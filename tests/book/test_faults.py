@@ -5,12 +5,14 @@ Each test builds a one-page book (the real conf.py, one chapter) so a fault show
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from dockerlab.runstate import alive
 from tests.book.conftest import myst_notebook
 from tests.conftest import ROOT
 
@@ -130,6 +132,59 @@ def test_ctrl_c_mid_build_leaves_no_html_and_no_kernel(tmp_path: Path) -> None:
     # The kernel runs in the chapter's folder (and in a session of its own, which Ctrl-C does not reach).
     left = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _cwd(p).startswith(str(src))]
     assert left == [], f"processes of the interrupted build are still running: {left}"
+
+
+#: A cell that holds a folder the way the helpers hold theirs: recorded, and removed by its own ``finally``.
+HOLDS_A_FOLDER = """import shutil, tempfile, time
+from pathlib import Path
+from dockerlab import runstate
+folder = Path(tempfile.mkdtemp(prefix="ch09-registry-term-"))
+with runstate.tracked("folder", str(folder)):
+    try:
+        print(folder, flush=True)
+        time.sleep(300)
+    finally:
+        shutil.rmtree(folder)"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def test_an_interrupted_build_stops_its_orphaned_kernel_then_undoes_what_the_cell_started(tmp_path: Path) -> None:
+    """sphinx-build dies first (here SIGKILL; a `kill` of the process group ends it as abruptly) and the
+    build is interrupted: the kernel, in a session of its own, is orphaned mid-cell and still owns its records,
+    which a sweep leaves alone while their owner lives. The build stops that kernel, then sweeps."""
+    import signal
+    import time
+
+    src = mini_book(tmp_path, HOLDS_A_FOLDER)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlab", "build", "--source", str(src), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=src, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "CH09_ROOT": str(src)})
+    records = src / "_build" / "run"
+    deadline = time.monotonic() + 120
+    while not (records.is_dir() and any(records.glob("*.json"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    record = json.loads(next(records.glob("*.json")).read_text())
+    folder = Path(record["name"])
+    assert folder.is_dir() and record["run"], record
+    for sphinx in _children(proc.pid):
+        os.kill(sphinx, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert not folder.exists(), f"the interrupted build left {folder}: its kernel outlived the sweep"
+    assert not any(records.glob("*.json"))
+    assert not alive(record["owner"]), "the kernel of the interrupted build is still running"
 
 
 def _cwd(proc_dir: Path) -> str:
