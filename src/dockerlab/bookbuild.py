@@ -101,8 +101,8 @@ _EXECUTED = re.compile(r"(\S+)\.md: Executing notebook")
 def inputs_digest(source: Path) -> str:
     """A SHA-256 over the names and bytes of every file in :data:`INPUTS` under ``source``.
 
-    >>> import tempfile; d = Path(tempfile.mkdtemp()); _ = (d / "conf.py").write_text("x = 1\n")
-    >>> a = inputs_digest(d); _ = (d / "conf.py").write_text("x = 2\n"); a == inputs_digest(d)
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); _ = (d / "conf.py").write_text("x = 1")
+    >>> a = inputs_digest(d); _ = (d / "conf.py").write_text("x = 2"); a == inputs_digest(d)
     False
     """
     digest = hashlib.sha256()
