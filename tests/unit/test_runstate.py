@@ -86,3 +86,32 @@ def test_proxy_free_env_drops_names_and_prefixes_it_is_given() -> None:
                                                         "REGISTRYX": "kept", "PATH": "/bin"}
     assert runstate.proxy_free_env(environ=environ, drop={"DOCKER_HOST"}, drop_prefixes=("REGISTRY_",)) == {
         "REGISTRYX": "kept", "PATH": "/bin"}
+
+
+def _owner_in_run(root: Path, run: str, folder: Path) -> subprocess.Popen[bytes]:
+    """A process that records ``folder`` as a kernel of build ``run`` would, then waits (its finally never runs)."""
+    code = ("import sys, time\nfrom pathlib import Path\nfrom dockerlab import runstate\n"
+            f"runstate.register('folder', {str(folder)!r}, root=Path({str(root)!r}))\n"
+            "print('recorded', flush=True)\ntime.sleep(300)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            env={**os.environ, runstate.RUN_ENV: run})
+    assert proc.stdout is not None and proc.stdout.readline() == b"recorded\n"
+    return proc
+
+
+def test_an_interrupted_build_stops_only_its_own_kernels_and_then_the_sweep_undoes_their_work(tmp_path: Path) -> None:
+    ours, others = tmp_path / "ours", tmp_path / "others"
+    ours.mkdir()
+    others.mkdir()
+    kernel = _owner_in_run(tmp_path, "build-1", ours)
+    stranger = _owner_in_run(tmp_path, "build-2", others)  # e.g. a kernel of another build, still running
+    try:
+        assert runstate.stop_owners("build-1", tmp_path, grace=10) == [kernel.pid]
+        assert kernel.wait(timeout=5) is not None and stranger.poll() is None
+        assert runstate.sweep(tmp_path) == [f"folder {ours}"]
+        assert not ours.exists() and others.exists()
+        assert runstate.stop_owners("", tmp_path) == []  # outside a build nothing is anyone's to stop
+    finally:
+        for proc in (kernel, stranger):
+            proc.kill()
+            proc.wait()
