@@ -144,8 +144,25 @@ def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
     path = f"{python}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     # pip's own settings (an index mirror) reach the user as they would through the runner's environment.
     pip = [f"{k}={v}" for k, v in os.environ.items() if k.startswith("PIP_")]
-    with traversable(python / "python3"):
-        return _run_steps(workflow, clone, as_user, [f"PATH={path}", *pip], context)
+    failed = 1
+    try:
+        with traversable(python / "python3"):
+            failed = _run_steps(workflow, clone, as_user, [f"PATH={path}", *pip], context)
+        return failed
+    finally:
+        retire_user(user)
+        if failed:
+            print(f"rehearsal: the clone is kept for a look at what failed: {clone}", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def retire_user(user: str = USER) -> None:
+    """Take back what :func:`prepare_user` gave: the passwordless sudo and the user (a member of the docker
+    group, as good as root). Its processes are ended first; its home folder goes with it."""
+    Path("/etc/sudoers.d", user).unlink(missing_ok=True)
+    subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
+    subprocess.run(["userdel", "--remove", user], capture_output=True)
 
 
 def _run_steps(workflow: Path, clone: Path, as_user: list[str], base_env: list[str],
