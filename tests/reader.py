@@ -99,9 +99,11 @@ def _new_user(tmp: Path) -> Iterator[Reader]:
     home.mkdir()
     subprocess.run(["useradd", "--no-create-home", "--home-dir", str(home), "--groups", "docker",
                     "--shell", "/bin/sh", name], check=True, capture_output=True)
-    # The virtualenv's interpreter must be reachable by the reader; open only the traverse bit, for the test.
+    # The virtualenv and the interpreter it links to must be reachable by the reader (the checkout may sit in a
+    # folder of another user's, as the rehearsal's clone does); open only the traverse bit, for the test.
+    venv_python = ROOT / ".venv" / "bin" / "python"
     try:
-        with traversable((ROOT / ".venv" / "bin" / "python").resolve()):
+        with traversable(venv_python.resolve()), traversable(venv_python):
             book = copy_checkout(tmp / "book")
             subprocess.run(["chown", "-R", f"{name}:{name}", str(tmp)], check=True)
             yield Reader(name, book, home)
