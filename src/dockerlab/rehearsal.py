@@ -131,8 +131,10 @@ def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
     """Clone ``root``, run the workflow's build job as ``user``; return the number of failed steps."""
     if os.geteuid() != 0:
         raise RehearsalError("the rehearsal makes a user and installs sudo: run it as root (make ci-rehearsal).")
-    prepare_user(user)
+    # The runner's engine is installed and running before any step; installing it here also makes the docker
+    # group that the user joins.
     _as_root([str(root / "scripts" / "ensure-docker")])
+    prepare_user(user)
     work = Path(tempfile.mkdtemp(prefix="ch09-rehearsal-"))
     clone = work / "book"
     # Cloned as root (git refuses to serve a repository that another user owns), then given to the user.
