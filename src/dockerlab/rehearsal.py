@@ -3,7 +3,8 @@ machine allows.
 
 GitHub's ``ubuntu-24.04`` runner is a non-root user with passwordless sudo, an engine that already runs,
 and a fresh checkout. The rehearsal makes the same on this machine: a user ``ch09ci`` in the ``docker``
-group with passwordless sudo, the engine started by ``scripts/ensure-docker``, a fresh clone of this
+group with passwordless sudo, the engine started by ``scripts/ensure-docker`` with the base images on it
+(bootstrapped as root when missing, where the runner would pull them from Docker Hub), a fresh clone of this
 checkout in a temporary folder, and then every ``run:`` step of ``.github/workflows/book.yml``'s build
 job, in order, as that user -- read from the YAML, so the rehearsal is the workflow.
 
@@ -134,6 +135,10 @@ def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
     # The runner's engine is installed and running before any step; installing it here also makes the docker
     # group that the user joins.
     _as_root([str(root / "scripts" / "ensure-docker")])
+    # The runner pulls the official bases from Docker Hub, which this machine cannot reach: they are made here,
+    # as root, before any step (kept when already on the engine), so the user's steps find them as they would.
+    print("rehearsal: the base images stand in for Docker Hub (bootstrapped here as root when missing)", flush=True)
+    _as_root([sys.executable, "-m", "dockerlab", "bases"])
     prepare_user(user)
     work = Path(tempfile.mkdtemp(prefix="ch09-rehearsal-"))
     clone = work / "book"
