@@ -94,24 +94,22 @@ def _stop(proc: subprocess.Popen[str], grace: float = 30.0) -> None:
 #: the pinned packages (``.venv`` and ``_build`` stay out).
 INPUTS = ("conf.py", "index.md", "status.md", "glossary.md", "chapters", "examples", "bases", "_static", "src",
           "requirements.txt", "pyproject.toml")
-_NOT_INPUT = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
 _EXECUTED = re.compile(r"(\S+)\.md: Executing notebook")
 
 
 def inputs_digest(source: Path) -> str:
-    """A SHA-256 over the names and bytes of every file in :data:`INPUTS` under ``source``.
+    """A SHA-256 over each of :data:`INPUTS` under ``source``, digested as a page's ``depends:`` are
+    (:func:`dockerlab.sphinxext.digest_path`: names and bytes, caches left out).
 
     >>> import tempfile; d = Path(tempfile.mkdtemp()); _ = (d / "conf.py").write_text("x = 1")
     >>> a = inputs_digest(d); _ = (d / "conf.py").write_text("x = 2"); a == inputs_digest(d)
     False
     """
+    from dockerlab.sphinxext import digest_path
+
     digest = hashlib.sha256()
     for name in INPUTS:
-        top = source / name
-        files = [top] if top.is_file() else sorted(
-            p for p in top.rglob("*") if p.is_file() and not _NOT_INPUT.intersection(p.relative_to(source).parts))
-        for path in files:
-            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(f"{name}\0{digest_path(source / name)}\0".encode())
     return digest.hexdigest()
 
 

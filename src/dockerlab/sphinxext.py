@@ -36,7 +36,8 @@ from dockerlab.errors import FrontMatterError
 logger = logging.getLogger(__name__)
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
-_SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
+#: Caches inside an input folder, never part of what a page depends on.
+_SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
 
 
 def front_matter_depends(text: str) -> list[str]:
@@ -98,9 +99,9 @@ def digest_path(path: Path) -> str:
     sha = hashlib.sha256()
     files: Iterable[Path] = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:
-        if _SKIP_PARTS.intersection(file.parts):
-            continue
         rel = file.name if path.is_file() else file.relative_to(path).as_posix()
+        if _SKIP_PARTS.intersection(Path(rel).parts):
+            continue
         sha.update(rel.encode() + b"\0")
         sha.update(file.read_bytes())
         sha.update(b"\0")
