@@ -156,21 +156,29 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _stop_process(pid: int, hint: str, grace: float = 15.0) -> None:
-    if not alive(pid) or (hint and hint not in _cmdline(pid)):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):  # gone, or root's (a lab container's, removed on its own)
-        return
-    deadline = time.monotonic() + grace
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if alive(pid) and hint in _cmdline(pid):
+def _stop_processes(pids: list[int], hint: str = "", grace: float = 15.0) -> None:
+    """SIGTERM each of ``pids`` whose command line contains ``hint``, SIGKILL what still runs after ``grace``
+    seconds, and wait (briefly) until they are gone."""
+    signalled = []
+    for pid in pids:
+        if not alive(pid) or (hint and hint not in _cmdline(pid)):
+            continue
         try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            os.kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):  # gone, or root's (a lab container's, removed on its own)
+            continue
+        signalled.append(pid)
+    deadline = time.monotonic() + grace
+    while any(alive(pid) for pid in signalled) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in signalled:
+        if alive(pid) and hint in _cmdline(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    while any(alive(pid) for pid in signalled) and time.monotonic() < deadline + 5:
+        time.sleep(0.1)
 
 
 def _processes_naming(text: str) -> list[int]:
@@ -198,7 +206,7 @@ def undo(record: Record) -> None:
     """Remove what ``record`` names, whatever state it was left in; quiet when it is already gone."""
     if record.kind == "process":
         if record.name.isdigit():
-            _stop_process(int(record.name), record.hint)
+            _stop_processes([int(record.name)], record.hint)
     elif record.kind == "container":
         # A lab container (dockerlab.privileged): removing it ends every process and mount in it.
         subprocess.run(["docker", "rm", "--force", "--volumes", record.name], capture_output=True)
@@ -217,7 +225,7 @@ def undo(record: Record) -> None:
         # A cold node's folder: its engine and containerd name it on their command lines, and its
         # layers are mounted under it.
         for pid in _processes_naming(record.name):
-            _stop_process(pid, record.name, grace=10.0)
+            _stop_processes([pid], record.name, grace=10.0)
         for point in _mounts_under(record.name):
             subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(record.name, ignore_errors=True)
@@ -232,22 +240,7 @@ def stop_owners(run: str, root: Path | None = None, grace: float = 15.0) -> list
     """
     owners = sorted({r.owner for r in records(root)
                      if run and r.run == run and r.owner != os.getpid() and alive(r.owner)})
-    for pid in owners:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
-    deadline = time.monotonic() + grace
-    while any(alive(pid) for pid in owners) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in owners:
-        if alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-    while any(alive(pid) for pid in owners) and time.monotonic() < deadline + 5:
-        time.sleep(0.1)
+    _stop_processes(owners, grace=grace)
     return owners
 
 
