@@ -14,14 +14,13 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dockerlab.rehearsal import traversable
+from dockerlab.rehearsal import remove_user, traversable
 from tests.conftest import ROOT
 
 
@@ -108,13 +107,4 @@ def _new_user(tmp: Path) -> Iterator[Reader]:
             subprocess.run(["chown", "-R", f"{name}:{name}", str(tmp)], check=True)
             yield Reader(name, book, home)
     finally:
-        # userdel refuses while the user still has a process: kill them all, wait until they are gone.
-        deadline = time.monotonic() + 30
-        while subprocess.run(["pgrep", "-u", name], capture_output=True).returncode == 0:
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        removed = subprocess.run(["userdel", name], capture_output=True, text=True)
-        if removed.returncode != 0:
-            raise RuntimeError(f"the test reader {name} could not be removed: {removed.stderr.strip()}")
+        remove_user(name, home=False)  # its home is in the test's folder

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -157,19 +158,32 @@ def rehearse(root: Path, workflow: Path, user: str = USER) -> int:
             failed = _run_steps(workflow, clone, as_user, [f"PATH={path}", *pip], context)
         return failed
     finally:
-        retire_user(user)
         if failed:
             print(f"rehearsal: the clone is kept for a look at what failed: {clone}", flush=True)
         else:
             shutil.rmtree(work, ignore_errors=True)
+        retire_user(user)
 
 
 def retire_user(user: str = USER) -> None:
     """Take back what :func:`prepare_user` gave: the passwordless sudo and the user (a member of the docker
-    group, as good as root). Its processes are ended first; its home folder goes with it."""
+    group, as good as root), home folder included."""
     Path("/etc/sudoers.d", user).unlink(missing_ok=True)
-    subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
-    subprocess.run(["userdel", "--remove", user], capture_output=True)
+    remove_user(user, home=True)
+
+
+def remove_user(name: str, *, home: bool) -> None:
+    """Delete a user this project made for a run (the rehearsal's, a test's reader): its processes are killed
+    until none is left (``userdel`` refuses while one runs), then the user, with its home folder when ``home``."""
+    deadline = time.monotonic() + 30
+    while subprocess.run(["pgrep", "-u", name], capture_output=True).returncode == 0:
+        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    removed = subprocess.run(["userdel", *(["--remove"] if home else []), name], capture_output=True, text=True)
+    if removed.returncode != 0:
+        raise RehearsalError(f"the user {name} could not be removed: {removed.stderr.strip()}")
 
 
 def _run_steps(workflow: Path, clone: Path, as_user: list[str], base_env: list[str],
