@@ -7,19 +7,24 @@ PY     := $(VENV)/bin/python
 OUT    := _build
 
 .DEFAULT_GOAL := help
-.PHONY: help html test checks unit integration book lab notebooks deps engine venv bases clean clean-docker ci-rehearsal
+.PHONY: help html profile alone test checks unit integration book lab notebooks deps engine venv bases clean clean-docker ci-rehearsal
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-html: venv ## Build the book into _build/html (set-up included)
-	@# A failed set-up must not leave an older site looking current.
-	@scripts/install-deps && scripts/ensure-docker && $(PY) -m dockerlab bases \
-	  || { rm -rf $(OUT)/html; echo "make html: set-up failed (see above); no HTML was left in $(OUT)/html." >&2; exit 1; }
-	$(PY) -m dockerlab build --out $(OUT)
+html: venv ## Build the book into _build/html (set-up included): execute stale pages, then render
+	@# One command under the checkout's lock: a second make html is refused before it removes anything,
+	@# and a failed set-up leaves no older site looking current. HTML_ARGS passes options (--force PAGE...).
+	$(PY) -m dockerlab html --out $(OUT) $(HTML_ARGS)
 
-test: venv checks engine bases ## Every test, in tiers (unit, integration, book, clean-slate); reads make html's build when current
-	$(PY) -m pytest
+profile: venv ## Per page: where and when it executed, its seconds and its slowest cells (from the artefacts)
+	@$(PY) -m dockerlab profile --out $(OUT)
+
+test: venv checks engine bases ## The tests in tiers (unit, integration, book, clean-slate); reads make html's build when current
+	$(PY) -m pytest -m "not alone"
+
+alone: venv engine bases ## Every page executed alone after make clean-docker, as a docker-group reader (slow)
+	$(PY) -m pytest -m alone
 
 checks: venv ## Static checks and doctests: ruff, mypy --strict on src/, the docstrings' examples (no engine needed)
 	$(PY) -m ruff check .

@@ -48,15 +48,16 @@ suppress_warnings = []
 
 # -- Notebook execution (myst-nb) --------------------------------------------
 
-# Text notebooks have no stored outputs, so "auto" executes a page whenever Sphinx reads
-# it; dockerlab.sphinxext makes Sphinx re-read a page when an example it uses changes.
-nb_execution_mode = "auto"
-# A failing cell fails the build; the traceback is printed and kept in _build/.../reports.
+# Executing and rendering are two steps. `python -m dockerlab execute` runs each page with
+# nbclient, in its own folder, into an artefact (_build/artefacts/); rendering reads them:
+# dockerlab.sphinxext loads each page's artefact into myst-nb's cache before Sphinx reads
+# the page, so "cache" finds every page there and executes nothing (a page with no current
+# artefact stops the build instead).
+nb_execution_mode = "cache"
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
-# Per cell: a cold bootstrap of the Go builder (debootstrap + apt) takes minutes.
+# Per cell, read by the execute step too: a cold bootstrap of the Go builder takes minutes.
 nb_execution_timeout = 1800
-# Run in the chapter's own folder, as a reader running the notebook in Jupyter would.
 nb_execution_in_temp = False
 nb_merge_streams = True
 # Helper tables are Markdown outputs; MyST (not CommonMark) renders pipe tables and admonitions.

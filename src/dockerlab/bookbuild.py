@@ -1,7 +1,12 @@
-"""Build the book with sphinx-build and turn any failure into one clear sentence.
+"""Build the book in two steps -- execute, then render -- and turn any failure into one clear sentence.
 
-A failing cell makes myst-nb raise and Sphinx crash with a long report; a warning fails
-the build under ``-W``. Either way this wrapper
+1. **Execute** (:func:`execute_stale`): every notebook page whose artefact (``dockerlab.artefacts``) is
+   missing or stale is executed with nbclient, one at a time; the pages that finished keep their artefacts
+   whatever happens to a later one, so a failed or interrupted build costs only its page next time.
+2. **Render** (:func:`render`): ``sphinx-build -nW --keep-going`` builds the site from the artefacts and
+   executes nothing (``dockerlab.sphinxext`` feeds them to myst-nb's cache and refuses a page without one).
+
+A failing cell or a Sphinx warning (``-W``) fails the build. Either way this wrapper
 
 * prints one line naming the page and the cell's own error (e.g. docker's message for a
   broken Dockerfile, or the timeout),
@@ -28,6 +33,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Unavailable|Timeout\w*)): (.+)$")
@@ -94,7 +100,7 @@ def _stop(proc: subprocess.Popen[str], grace: float = 30.0) -> None:
 #: the pinned packages (``.venv`` and ``_build`` stay out).
 INPUTS = ("conf.py", "index.md", "status.md", "glossary.md", "chapters", "examples", "bases", "_static", "src",
           "requirements.txt", "pyproject.toml")
-_EXECUTED = re.compile(r"(\S+)\.md: Executing notebook")
+_EXECUTED = re.compile(r"dockerlab: executing (\S+)\.md \.\.\.")
 
 
 def inputs_digest(source: Path) -> str:
@@ -114,13 +120,20 @@ def inputs_digest(source: Path) -> str:
 
 
 def executed_pages(output: str, source: Path) -> list[str]:
-    """The pages (``chapters/02-1-scratch``) myst-nb executed in one build, from sphinx-build's log."""
+    """The pages (``chapters/02-1-scratch``) one build executed, from its output (:func:`execute_stale`'s lines).
+
+    >>> executed_pages("dockerlab: executing chapters/a.md ...\\nx\\ndockerlab: executing status.md ...", Path("."))
+    ['chapters/a', 'status']
+    """
     found = set()
     for path in _EXECUTED.findall(ANSI.sub("", output)):
-        try:
-            found.add(str(Path(path).resolve().relative_to(source.resolve())))
-        except ValueError:
-            found.add(path)
+        rel = Path(path)
+        if rel.is_absolute():
+            try:
+                rel = rel.resolve().relative_to(source.resolve())
+            except ValueError:
+                pass
+        found.add(rel.as_posix())
     return sorted(found)
 
 
@@ -134,8 +147,9 @@ class BuildRecord:
     """What a successful build was made from, read back from :func:`inputs_record`."""
 
     digest: str
-    #: Every notebook page whose outputs the HTML holds, with the build (1, 2, ...) that executed it.
-    executed: dict[str, int]
+    #: Every notebook page whose outputs the HTML holds, with the start (UTC, ISO 8601) of the execution
+    #: whose artefact it rendered: a page executed again shows a later start.
+    executed: dict[str, str]
     builds: int
 
 
@@ -143,19 +157,17 @@ def read_record(out: Path) -> BuildRecord | None:
     """The record of the last successful build into ``out``, or ``None`` (none, or unreadable)."""
     try:
         data = json.loads(inputs_record(out).read_text(encoding="utf-8"))
-        return BuildRecord(str(data["digest"]), {str(k): int(v) for k, v in data["executed"].items()},
+        return BuildRecord(str(data["digest"]), {str(k): str(v) for k, v in data["executed"].items()},
                            int(data["builds"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _write_record(source: Path, out: Path, digest: str, previous: BuildRecord | None, output: str) -> None:
-    builds = previous.builds + 1 if previous else 1
-    executed = dict(previous.executed) if previous else {}
-    executed.update({page: builds for page in executed_pages(output, source)})
-    pages = {str(p.relative_to(source).with_suffix("")) for p in book_pages(source)}
-    record = {"digest": digest, "builds": builds,
-              "executed": {page: n for page, n in sorted(executed.items()) if page in pages}}
+def _write_record(source: Path, out: Path, digest: str, previous: BuildRecord | None) -> None:
+    from dockerlab.artefacts import records
+
+    executed = {doc: record.start for doc, record in records(source, out) if record is not None}
+    record = {"digest": digest, "builds": previous.builds + 1 if previous else 1, "executed": executed}
     path = inputs_record(out)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
@@ -166,15 +178,15 @@ def reusable_build(source: Path, out: Path) -> BuildRecord | None:
     """The record of a build in ``out`` that a test may read instead of building again, or ``None``.
 
     It must have succeeded from exactly the inputs ``source`` holds now, its HTML must still be there, and
-    every notebook page must have been executed by it or by an earlier build whose outputs it kept.
+    every notebook page must have rendered a current artefact.
     """
-    from dockerlab.notebooks import notebook_sources
+    from dockerlab.artefacts import docname, notebook_pages, stale_pages
 
     record = read_record(out)
     if record is None or not (out / "html" / "index.html").is_file():
         return None
-    wanted = {str(p.relative_to(source).with_suffix("")) for p in notebook_sources(source)}
-    if not wanted <= record.executed.keys() or record.digest != inputs_digest(source):
+    wanted = {docname(source, p) for p in notebook_pages(source)}
+    if not wanted <= record.executed.keys() or record.digest != inputs_digest(source) or stale_pages(source, out):
         return None
     return record
 
@@ -185,63 +197,149 @@ def book_pages(source: Path) -> list[Path]:
     return [p for p in pages if p.is_file()]
 
 
-def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
-    """Run ``sphinx-build -nW --keep-going`` from ``source`` into ``out/html``; return the exit code."""
-    from dockerlab.errors import FrontMatterError
+def cell_timeout(source: Path) -> int:
+    """The per-cell timeout the book's ``conf.py`` sets (``nb_execution_timeout``), else the default."""
+    import runpy
+
+    from dockerlab.artefacts import CELL_TIMEOUT
+
+    try:
+        value = runpy.run_path(str(source / "conf.py")).get("nb_execution_timeout", CELL_TIMEOUT)
+    except Exception:  # noqa: BLE001 - a conf.py that does not run fails in Sphinx with its own message
+        return CELL_TIMEOUT
+    return int(value) if isinstance(value, int) and value > 0 else CELL_TIMEOUT
+
+
+def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, force: list[Path] | None = None,
+                  log: TextIO | None = None) -> Failure | None:
+    """Execute every notebook page (or those in ``only``) whose artefact is missing or stale, and those in
+    ``force``, in book order, one at a time; return the first failure (later pages are not run) or ``None``.
+
+    Each page that finishes keeps its artefact whatever happens to a later one. Every line printed goes to
+    ``log`` too.
+    """
+    from dockerlab.artefacts import docname, execute_page, notebook_pages, stale_pages
+    from dockerlab.errors import NotebookError
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        if log is not None:
+            log.write(line + "\n")
+            log.flush()
+
+    pages = notebook_pages(source)
+    candidates = pages if only is None else [p for p in pages if p in only]
+    chosen = set(stale_pages(source, out, candidates)) | set(force or [])
+    todo = [p for p in pages if p in chosen]
+    if not todo:
+        say(f"dockerlab: every notebook page asked for has a current artefact in {out / 'artefacts'}; "
+            "nothing to execute.")
+        return None
+    timeout = cell_timeout(source)
+    say(f"dockerlab: {len(todo)} of {len(pages)} notebook pages to execute: "
+        f"{', '.join(docname(source, p) for p in todo)}")
+    for page in todo:
+        rel = page.relative_to(source)
+        say(f"dockerlab: executing {rel} ...")
+        try:
+            record = execute_page(source, out, page, timeout=timeout)
+        except NotebookError as err:
+            report = out / "reports" / f"{docname(source, page)}.err.log"
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(err.report or str(err), encoding="utf-8")
+            say(f"dockerlab: {rel} failed; its traceback is in {report}")
+            return Failure(str(page), err.cell_error or str(err))
+        slow = ", ".join(f"{c.seconds:.0f} s in cell {c.index + 1} ({c.what})" for c in record.slowest(2))
+        say(f"dockerlab: executed {rel} in {record.seconds:.1f} s; slowest: {slow}")
+    return None
+
+
+def _execute_step(source: Path, out: Path, *, only: list[Path] | None, force: list[Path] | None) -> int:
+    """Run :func:`execute_stale` as one build's execution: its kernels are named by a run ID, and what a
+    failed, timed-out or interrupted cell left is undone. Returns 0, 1 (a page failed) or 130."""
     from dockerlab.runstate import RUN_ENV, stop_owners, sweep
+
+    html, reports = out / "html", out / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    run = uuid.uuid4().hex  # every record a kernel of this build writes names it (dockerlab.runstate)
+    previous_run = os.environ.get(RUN_ENV)
+    os.environ[RUN_ENV] = run
+    failure = None
+    try:
+        with open(reports / "execute.log", "w", encoding="utf-8") as log:
+            failure = execute_stale(source, out, only=only, force=force, log=log)
+    except KeyboardInterrupt:
+        # The kernel runs in a session of its own and may outlive this process's own cleanup: stop it, then
+        # undo what its cells started. Pages that finished keep their artefacts.
+        stop_owners(run, source.resolve())
+        sweep(source.resolve())
+        shutil.rmtree(html, ignore_errors=True)
+        print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
+        return 130
+    finally:
+        # A cell that timed out or failed may have left a registry, a second engine or a namespace behind.
+        stop_owners(run, source.resolve())
+        for left in sweep(source.resolve()):
+            print(f"dockerlab: removed what a failed cell left: {left}", file=sys.stderr)
+        if previous_run is None:
+            os.environ.pop(RUN_ENV, None)
+        else:
+            os.environ[RUN_ENV] = previous_run
+    if failure is not None:
+        # The site would miss this page's new outputs: it must not look current.
+        shutil.rmtree(html, ignore_errors=True)
+        print(f"\n{failure.sentence()} (full report: {reports}/)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _prepare(source: Path, out: Path) -> int:
+    """What every build does first: sweep what an interrupted run left, and check every page's front matter."""
+    from dockerlab.errors import FrontMatterError
+    from dockerlab.runstate import sweep
     from dockerlab.sphinxext import check_pages
 
-    html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
-    # Until this build succeeds, nothing may say what the HTML was built from. Earlier builds' executions
-    # count only while Sphinx's saved environment (which holds their outputs) is still there.
-    previous = read_record(out) if doctrees.is_dir() else None
-    inputs_record(out).unlink(missing_ok=True)
-    digest = inputs_digest(source)  # before reading: an edit made during the build must not look built
     for left in sweep(source.resolve()):
         print(f"dockerlab: removed what an interrupted run left: {left}", file=sys.stderr)
     try:
         check_pages(source, book_pages(source))
     except FrontMatterError as err:
         # Before any notebook runs: a page that cannot say what it depends on is not built at all.
-        shutil.rmtree(html, ignore_errors=True)
+        shutil.rmtree(out / "html", ignore_errors=True)
         print(f"The book build failed: {err}", file=sys.stderr)
         return 1
-    reports.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-nW", "--keep-going", "-d", str(doctrees),
-           *(extra or []), str(source), str(html)]
-    log_path = reports / "sphinx-build.log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        run = uuid.uuid4().hex  # every record a kernel of this build writes names it (dockerlab.runstate)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                env={**os.environ, RUN_ENV: run})
-        assert proc.stdout is not None
-        lines = []
-        try:
-            for line in proc.stdout:
-                sys.stdout.write(line)
-                log.write(line)
-                log.flush()  # the report can be followed while the build runs
-                lines.append(line)
-            code = proc.wait()
-        except KeyboardInterrupt:
-            # Ctrl-C reaches sphinx-build too (same process group); wait for it, then leave no
-            # half-built site behind.
-            _stop(proc)
-            # The kernel runs in a session of its own and may outlive sphinx-build: stop it, then undo
-            # what its cells started.
-            stop_owners(run, source.resolve())
-            sweep(source.resolve())
-            shutil.rmtree(html, ignore_errors=True)
-            shutil.rmtree(doctrees, ignore_errors=True)
-            print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
-            return 130
-    output = "".join(lines)
-    # A cell that timed out or failed may have left a registry, a second engine or a namespace behind.
-    stop_owners(run, source.resolve())
-    for left in sweep(source.resolve()):
-        print(f"dockerlab: removed what a failed cell left: {left}", file=sys.stderr)
+    return 0
+
+
+def execute_pages(source: Path, out: Path, pages: list[Path] | None = None, *, force: bool = False) -> int:
+    """``python -m dockerlab execute``: execute ``pages`` (default: every notebook page) whose artefact is
+    missing or stale -- or all of them with ``force`` -- without rendering; return the exit code."""
+    if code := _prepare(source, out):
+        return code
+    return _execute_step(source, out, only=pages, force=list(pages or []) if force else None)
+
+
+def build(source: Path, out: Path, *, extra: list[str] | None = None, force: list[Path] | None = None,
+          execute: bool = True) -> int:
+    """Execute the pages whose artefact is missing or stale (and those in ``force``), then render the site
+    from the artefacts with ``sphinx-build -nW --keep-going`` into ``out/html``; return the exit code.
+
+    ``execute=False`` only renders: a page without a current artefact then fails the build with one sentence.
+    """
+    html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
+    # Until this build succeeds, nothing may say what the HTML was built from.
+    previous = read_record(out)
+    inputs_record(out).unlink(missing_ok=True)
+    digest = inputs_digest(source)  # before reading: an edit made during the build must not look built
+    if code := _prepare(source, out):
+        return code
+    if execute and (code := _execute_step(source, out, only=None, force=force)):
+        return code
+    code, output = render(source, out, extra=extra)
+    if code == 130:
+        return 130
     if code == 0:
-        _write_record(source, out, digest, previous, output)
+        _write_record(source, out, digest, previous)
         print(f"\nThe book is ready: {html.resolve() / 'index.html'}")
         return 0
     crash = ""
@@ -257,3 +355,31 @@ def build(source: Path, out: Path, *, extra: list[str] | None = None) -> int:
         shutil.rmtree(doctrees, ignore_errors=True)
     print(f"\n{failure.sentence()} (full report: {reports}/)", file=sys.stderr)
     return 1
+
+
+def render(source: Path, out: Path, *, extra: list[str] | None = None) -> tuple[int, str]:
+    """Render the site from the artefacts with ``sphinx-build -nW --keep-going``: myst-nb reads each page's
+    outputs from its artefact (``dockerlab.sphinxext`` loads them into its cache) and executes nothing.
+    Returns the exit code and sphinx-build's output."""
+    html, doctrees, reports = out / "html", out / "doctrees", out / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-nW", "--keep-going", "-d", str(doctrees),
+           *(extra or []), str(source), str(html)]
+    lines: list[str] = []
+    with open(reports / "sphinx-build.log", "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                log.write(line)
+                log.flush()  # the report can be followed while the build runs
+                lines.append(line)
+            code = proc.wait()
+        except KeyboardInterrupt:
+            _stop(proc)
+            shutil.rmtree(html, ignore_errors=True)
+            shutil.rmtree(doctrees, ignore_errors=True)
+            print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
+            return 130, "".join(lines)
+    return code, "".join(lines)

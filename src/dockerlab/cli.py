@@ -1,4 +1,4 @@
-"""Command line: ``python -m dockerlab {bases,build,clean,notebooks,budgets}``."""
+"""Command line: ``python -m dockerlab {html,bases,execute,render,build,profile,stale,clean,notebooks,budgets}``."""
 
 from __future__ import annotations
 
@@ -10,25 +10,122 @@ from pathlib import Path
 from dockerlab.errors import DockerLabError
 
 
-def _bases(args: argparse.Namespace) -> int:
+def _ensure_bases(names: list[str]) -> None:
     from dockerlab.bases import KNOWN_BASES, ensure_base
-    from dockerlab.examples import project_root
-    from dockerlab.locking import checkout_lock
     from dockerlab.sizes import human_size
 
+    for name in names or KNOWN_BASES:
+        base = ensure_base(name)
+        print(f"{base.name:24} {base.short_id}  {human_size(base.size):>8}  {base.origin}: {base.detail}")
+
+
+def _bases(args: argparse.Namespace) -> int:
+    from dockerlab.examples import project_root
+    from dockerlab.locking import checkout_lock
+
     with checkout_lock(project_root(), "make bases"):
-        for name in args.names or KNOWN_BASES:
-            base = ensure_base(name)
-            print(f"{base.name:24} {base.short_id}  {human_size(base.size):>8}  {base.origin}: {base.detail}")
+        _ensure_bases(args.names)
     return 0
+
+
+def _html(args: argparse.Namespace) -> int:
+    """``make html``: the lock first, then the set-up (system packages, engine, bases), then the build.
+
+    A second ``make html`` in the same checkout is refused by the lock before it touches anything, so the
+    site of the build that holds the lock survives it. A failed set-up removes this checkout's HTML (while
+    holding the lock), so no older site is left looking current.
+    """
+    import shutil
+    import subprocess
+
+    from dockerlab.bookbuild import build
+    from dockerlab.locking import checkout_lock
+
+    root, out = Path(args.source).resolve(), Path(args.out)
+    with checkout_lock(root, "make html"):
+        def setup_failed(what: str) -> int:
+            shutil.rmtree(out / "html", ignore_errors=True)
+            print(f"make html: set-up failed ({what}); no HTML was left in {out / 'html'}.", file=sys.stderr)
+            return 1
+
+        for script in ("install-deps", "ensure-docker"):
+            if subprocess.run([str(root / "scripts" / script)], cwd=root).returncode != 0:
+                return setup_failed(f"scripts/{script}, see above")
+        try:
+            _ensure_bases([])
+        except DockerLabError as err:
+            print(f"dockerlab: error: {err}", file=sys.stderr)
+            return setup_failed("the base images")
+        return build(root, out, force=_pages(root, args.force))
+
+
+def _pages(root: Path, names: list[str] | None) -> list[Path]:
+    from dockerlab.artefacts import notebook_pages, resolve_pages
+
+    if names == ["all"]:
+        return notebook_pages(root)
+    return resolve_pages(root, names or [])
 
 
 def _build(args: argparse.Namespace) -> int:
     from dockerlab.bookbuild import build
     from dockerlab.locking import checkout_lock
 
-    with checkout_lock(Path(args.source).resolve(), "the book build"):
-        return build(Path(args.source), Path(args.out))
+    root = Path(args.source).resolve()
+    with checkout_lock(root, "the book build"):
+        return build(Path(args.source), Path(args.out), force=_pages(root, args.force))
+
+
+def _execute(args: argparse.Namespace) -> int:
+    """Execute pages into artefacts (the missing or stale ones, or those named), without rendering."""
+    from dockerlab.bookbuild import execute_pages
+    from dockerlab.locking import checkout_lock
+
+    root = Path(args.source).resolve()
+    with checkout_lock(root, "dockerlab execute"):
+        return execute_pages(root, Path(args.out), _pages(root, args.pages) if args.pages else None,
+                             force=args.force)
+
+
+def _render(args: argparse.Namespace) -> int:
+    """Render the site from the artefacts; executes nothing (a page without a current artefact fails)."""
+    from dockerlab.bookbuild import build
+    from dockerlab.locking import checkout_lock
+
+    root = Path(args.source).resolve()
+    with checkout_lock(root, "dockerlab render"):
+        return build(root, Path(args.out), execute=False)
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from dockerlab.artefacts import profile_text
+
+    print(profile_text(Path(args.source).resolve(), Path(args.out), cells=args.cells))
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """Print the CI matrix: groups of pages of about equal execution time, as JSON (``{"include": [...]}``)."""
+    import json
+
+    from dockerlab.artefacts import plan_groups, stale_pages
+
+    root, out = Path(args.source).resolve(), Path(args.out)
+    pages = _pages(root, args.pages) if args.pages else (stale_pages(root, out) if args.stale else None)
+    groups = plan_groups(root, out, args.groups, pages)
+    include = [{"name": f"{i + 1:02d}", "pages": " ".join(group)} for i, group in enumerate(groups)]
+    print(json.dumps({"include": include}, separators=(",", ":")))
+    return 0
+
+
+def _stale(args: argparse.Namespace) -> int:
+    """Print the docnames whose artefact is missing or stale, one a line (what a build would execute)."""
+    from dockerlab.artefacts import docname, stale_pages
+
+    root = Path(args.source).resolve()
+    for page in stale_pages(root, Path(args.out)):
+        print(docname(root, page))
+    return 0
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -73,10 +170,42 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bases", help="make sure every base image exists (pull, else bootstrap) and print provenance")
     p.add_argument("names", nargs="*")
     p.set_defaults(func=_bases)
-    p = sub.add_parser("build", help="build the book with sphinx-build; one clear line on failure")
+    p = sub.add_parser("html", help="make html: set-up (packages, engine, bases) under the checkout's lock, then build")
     p.add_argument("--source", default=".")
     p.add_argument("--out", default="_build")
+    p.add_argument("--force", nargs="*", metavar="PAGE", help="execute these pages again too (`all`: every page)")
+    p.set_defaults(func=_html)
+    p = sub.add_parser("build", help="execute the pages whose artefact is missing or stale, then render the site")
+    p.add_argument("--source", default=".")
+    p.add_argument("--out", default="_build")
+    p.add_argument("--force", nargs="*", metavar="PAGE", help="execute these pages again too (`all`: every page)")
     p.set_defaults(func=_build)
+    p = sub.add_parser("execute", help="execute pages into artefacts (_build/artefacts), without rendering")
+    p.add_argument("pages", nargs="*", help="docnames, paths or stems (default: every missing or stale one)")
+    p.add_argument("--source", default=".")
+    p.add_argument("--out", default="_build")
+    p.add_argument("--force", action="store_true", help="execute the named pages even when their artefact is current")
+    p.set_defaults(func=_execute)
+    p = sub.add_parser("render", help="render the site from the artefacts; executes nothing")
+    p.add_argument("--source", default=".")
+    p.add_argument("--out", default="_build")
+    p.set_defaults(func=_render)
+    p = sub.add_parser("profile", help="per page: where and when it executed, its seconds and its slowest cells")
+    p.add_argument("--source", default=".")
+    p.add_argument("--out", default="_build")
+    p.add_argument("--cells", type=int, default=3, help="slowest cells to list per page")
+    p.set_defaults(func=_profile)
+    p = sub.add_parser("plan", help="print the CI matrix: groups of pages of about equal execution time (JSON)")
+    p.add_argument("pages", nargs="*", help="the pages to plan (default: every notebook page)")
+    p.add_argument("--groups", type=int, default=4)
+    p.add_argument("--stale", action="store_true", help="plan only the pages whose artefact is missing or stale")
+    p.add_argument("--source", default=".")
+    p.add_argument("--out", default="_build")
+    p.set_defaults(func=_plan)
+    p = sub.add_parser("stale", help="list the pages whose artefact is missing or stale")
+    p.add_argument("--source", default=".")
+    p.add_argument("--out", default="_build")
+    p.set_defaults(func=_stale)
     p = sub.add_parser("clean", help="remove the containers, networks and images the book created")
     p.add_argument("--all", action="store_true", help="also remove the bootstrapped base images")
     p.set_defaults(func=_clean)

@@ -42,7 +42,16 @@ class NetworkShapingError(DockerLabError):
 
 
 class NotebookError(DockerLabError):
-    """A chapter failed when run as a notebook."""
+    """A chapter failed when run as a notebook.
+
+    ``cell_error`` is the cell's own error (``ExampleBuildError: examples/x: ...``) and ``report`` the full
+    traceback, when a cell failed; both are empty for other faults.
+    """
+
+    def __init__(self, message: str, *, cell_error: str = "", report: str = "") -> None:
+        super().__init__(message)
+        self.cell_error = cell_error
+        self.report = report
 
 
 class RegistryError(DockerLabError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockerlab.artefacts import notebook_pages
 from dockerlab.errors import FrontMatterError, NotebookError
 
 CELL_TIMEOUT = 1800
@@ -19,12 +20,6 @@ class ExecutedNotebook:
     source: Path
     output: Path
     code_cells: int
-
-
-def notebook_sources(root: Path) -> list[Path]:
-    """Every page of the book that is a notebook (has a kernelspec), chapters first."""
-    pages = sorted((root / "chapters").glob("*.md")) + [root / "status.md"]
-    return [p for p in pages if p.is_file() and "kernelspec:" in p.read_text(encoding="utf-8").split("\n---", 1)[0]]
 
 
 def execute_notebook(source: Path, output: Path, timeout: int = CELL_TIMEOUT) -> ExecutedNotebook:
@@ -67,11 +62,11 @@ def execute_all(
 
     sweep(root)
     try:
-        check_pages(root, notebook_sources(root))
+        check_pages(root, notebook_pages(root))
     except FrontMatterError as err:
         raise NotebookError(str(err)) from None
     done = []
-    for source in notebook_sources(root):
+    for source in notebook_pages(root):
         if names and source.stem not in names:
             continue
         target = out / source.relative_to(root).with_suffix(".ipynb")

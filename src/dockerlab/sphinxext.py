@@ -1,20 +1,21 @@
-"""Sphinx extension: re-execute a notebook when the example files it uses change, and offer
-each executed notebook as a download.
+"""Sphinx extension: render notebook pages from their execution artefacts, show the execution profile, and
+offer each executed notebook as a download.
 
-myst-nb's ``auto`` mode executes a text notebook whenever Sphinx reads it, and Sphinx
-re-reads a page only when the page (or a dependency it noted) changed. A notebook that
-builds ``examples/hello`` must also be re-read when a file there changes, is added or is
-removed; jupyter-cache's key ignores such files. Each page lists what it builds from in
-its front matter::
+Rendering executes nothing. Each notebook page was executed beforehand into an artefact
+(``dockerlab.artefacts``: the executed notebook and a record of how it was measured). Before Sphinx reads a
+notebook page, this extension puts the page's artefact into myst-nb's cache (``nb_execution_mode = "cache"``),
+so myst-nb renders exactly those outputs; a page with no current artefact stops the build with one sentence.
+A page is current when its artefact was made from the inputs the checkout holds now: the page, the folders
+its front matter lists, the helper package and the pinned requirements::
 
     ---
     depends:
       - examples/hello
     ---
 
-and this extension stores a content digest of each listed path in the environment. On the
-next build, a page whose inputs' digests changed is marked outdated, so exactly the
-chapters that use an edited example execute again.
+Sphinx reads a page again when the page changed (its own rule) or when its artefact holds another execution
+than the one rendered last (this extension's rule), so an edited example re-renders exactly the chapters that
+use it, once ``make html`` has executed them again.
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.errors import SphinxError
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
 
 from dockerlab.errors import FrontMatterError
 
@@ -108,10 +114,10 @@ def digest_path(path: Path) -> str:
     return sha.hexdigest()
 
 
-def _store(env: BuildEnvironment) -> dict[str, dict[str, str]]:
-    if not hasattr(env, "dockerlab_depends"):
-        env.dockerlab_depends = {}  # type: ignore[attr-defined]  # an extension's data lives on the env (pickled)
-    store: dict[str, dict[str, str]] = env.dockerlab_depends  # type: ignore[attr-defined]
+def _store(env: BuildEnvironment) -> dict[str, str]:
+    if not hasattr(env, "dockerlab_artefacts"):
+        env.dockerlab_artefacts = {}  # type: ignore[attr-defined]  # an extension's data lives on the env (pickled)
+    store: dict[str, str] = env.dockerlab_artefacts  # type: ignore[attr-defined]
     return store
 
 
@@ -119,41 +125,143 @@ def _root(app: Sphinx) -> Path:
     return Path(app.confdir)
 
 
-def _record(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    store = _store(env)
+def _out(app: Sphinx) -> Path:
+    """The build output folder (``_build``): the HTML goes to its ``html/``, the artefacts are in ``artefacts/``."""
+    return Path(app.outdir).parent
+
+
+def _notebooks(app: Sphinx) -> dict[str, Path]:
+    from dockerlab.artefacts import docname, notebook_pages
+
     root = _root(app)
-    for docname in docnames:
-        source = Path(env.doc2path(docname))
+    return {docname(root, page): page for page in notebook_pages(root)}
+
+
+def _artefact_id(app: Sphinx, doc: str) -> str:
+    """Which execution ``doc``'s artefact holds ("" when it has none): a new one makes Sphinx read the page again."""
+    from dockerlab.artefacts import read_record
+
+    record = read_record(_out(app), doc)
+    return f"{record.digest}@{record.start}" if record else ""
+
+
+class NoArtefact(SphinxError):
+    category = "No current execution artefact"
+
+
+def _load_artefacts(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Before Sphinx reads a notebook page, put its artefact into myst-nb's cache, so myst-nb renders the
+    artefact's outputs and executes nothing; a page without a current artefact stops the build."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    from dockerlab.artefacts import artefact_paths, page_digest, read_record
+
+    if env.mystnb_config.execution_mode != "cache":  # type: ignore[attr-defined]
+        return  # e.g. `-D nb_execution_mode=force`: myst-nb executes in-process, as before artefacts
+    root, out = _root(app), _out(app)
+    notebooks = _notebooks(app)
+    store = _store(env)
+    cache = None
+    stale = []
+    for doc in docnames:
+        page = notebooks.get(doc)
+        if page is None:
+            continue
         try:
-            depends = front_matter_depends(source.read_text(encoding="utf-8")) if source.suffix == ".md" else []
+            digest = page_digest(root, page)
         except FrontMatterError as err:
-            logger.warning("%s: %s", docname, err, location=docname)
-            depends = []
-        for rel in depends:
-            if not (root / rel).exists():
-                logger.warning("%s: depends on %s, which does not exist", docname, rel, location=docname)
-        store[docname] = {rel: digest_path(root / rel) for rel in depends}
+            logger.warning("%s", err, location=doc)
+            continue
+        record = read_record(out, doc)
+        if record is None or record.digest != digest:
+            stale.append(doc)
+            continue
+        ident = f"{record.digest}@{record.start}"
+        if cache is None:
+            cache = get_cache(env.mystnb_config.execution_cache_path)  # type: ignore[attr-defined]
+        notebook = nbformat.read(artefact_paths(out, doc)[0], as_version=4)
+        try:
+            known = cache.match_cache_notebook(notebook).data.get("dockerlab") == ident
+        except KeyError:
+            known = False
+        if not known:
+            cache.cache_notebook_bundle(
+                CacheBundleIn(notebook, str(page), data={"execution_seconds": record.seconds, "dockerlab": ident}),
+                check_validity=False, overwrite=True)
+        store[doc] = ident
+    if stale:
+        raise NoArtefact(
+            f"{', '.join(f'{d}.md' for d in stale)} has no current execution artefact in {out / 'artefacts'} "
+            f"(rendering executes nothing): run `python -m dockerlab execute {' '.join(stale)}` first, "
+            "or `make html`, which does.")
 
 
 def _outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
-    root = _root(app)
-    stale: list[str] = []
+    """A notebook page whose artefact is another execution than the one Sphinx rendered is read again; so is a
+    page that shows the execution profile, when any artefact changed."""
     store = _store(env)
-    for docname in [d for d in store if d not in env.found_docs or d in removed]:
-        del store[docname]
-    for docname, inputs in sorted(store.items()):
-        if docname in changed:
+    for doc in [d for d in store if d not in env.found_docs or d in removed]:
+        del store[doc]
+    stale = []
+    for doc in sorted(_notebooks(app)):
+        if doc in changed or doc in added or doc not in env.found_docs:
             continue
-        moved = [rel for rel, digest in inputs.items() if digest_path(root / rel) != digest]
-        if moved:
-            logger.info("dockerlab: %s changed; %s will execute again", ", ".join(moved), docname)
-            stale.append(docname)
+        if store.get(doc) != _artefact_id(app, doc):
+            logger.info("dockerlab: %s has a new execution artefact; it will be rendered again", doc)
+            stale.append(doc)
+    if stale or added or removed:
+        stale += [doc for doc in _profile_pages(env) if doc not in stale and doc not in changed]
     return stale
 
 
+def _profile_pages(env: BuildEnvironment) -> set[str]:
+    if not hasattr(env, "dockerlab_profile_pages"):
+        env.dockerlab_profile_pages = set()  # type: ignore[attr-defined]
+    pages: set[str] = env.dockerlab_profile_pages  # type: ignore[attr-defined]
+    return pages
+
+
+class ExecutionProfile(SphinxDirective):
+    """``{execution-profile}``: per notebook page, where and when it was executed, on which engine, its
+    seconds and its slowest cells, read from the artefacts' records."""
+
+    has_content = False
+    option_spec = {"cells": directives.positive_int}
+
+    def run(self) -> list[nodes.Node]:
+        from dockerlab.artefacts import records
+
+        _profile_pages(self.env).add(self.env.docname)
+        app = self.env.app
+        rows = []
+        for doc, record in records(_root(app), _out(app)):
+            if record is None:
+                rows.append(f"| {doc} | - | - | - | - | 이 빌드에서 실행하지 않음 |")
+                continue
+            slow = "<br>".join(f"{c.seconds:.1f}초 · 셀 {c.index + 1}: {_cell_text(c.what)}"
+                               for c in record.slowest(self.options.get("cells", 3)))
+            when = record.start[:19].replace("T", " ")
+            rows.append(f"| {doc} | {_cell_text(record.where)} | {when} | {record.engine} | "
+                        f"{record.seconds:.1f}초 | {slow} |")
+        text = ("| 페이지 | 실행한 곳 | 시작 (UTC) | 엔진 | 실행 시간 | 가장 오래 걸린 셀 |\n"
+                "|---|---|---|---|--:|---|\n" + "\n".join(rows) + "\n")
+        container = nodes.container(classes=["execution-profile"])
+        self.state.nested_parse(StringList(text.splitlines(), source=self.env.docname), self.content_offset, container)
+        return [container]
+
+
+def _cell_text(text: str) -> str:
+    """Text for a Markdown table cell: pipes and code marks escaped."""
+    return text.replace("|", "\\|").replace("`", "\\`").replace("*", "\\*").replace("_", "\\_")
+
+
 def _notebook_download(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Offer the executed notebook (.ipynb, written by myst-nb) in the page's download menu."""
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    """Offer the executed notebook (the page's artefact) in the page's download menu."""
+    from dockerlab.artefacts import artefact_paths
+
+    executed = artefact_paths(_out(app), pagename)[0]
     if doctree is None or not executed.is_file():
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
@@ -166,5 +274,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # Before the theme (priority 500) builds its download menu from the context.
     app.connect("html-page-context", _notebook_download, priority=400)
     app.connect("env-get-outdated", _outdated)
-    app.connect("env-before-read-docs", _record)
-    return {"version": "1", "env_version": 1, "parallel_read_safe": False, "parallel_write_safe": True}
+    app.connect("env-before-read-docs", _load_artefacts)
+    app.add_directive("execution-profile", ExecutionProfile)
+    return {"version": "2", "env_version": 2, "parallel_read_safe": False, "parallel_write_safe": True}

@@ -48,10 +48,12 @@ def last_line(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stderr.strip().splitlines()[-1]
 
 
-def assert_failed_cleanly(proc, out: Path) -> None:
+def assert_failed_cleanly(proc, out: Path, report: str = "execute.log") -> None:
     assert proc.returncode == 1
     assert not (out / "html").exists(), "a failed build left HTML behind"
-    assert (out / "reports" / "sphinx-build.log").is_file()
+    assert (out / "reports" / report).is_file()
+    if report == "execute.log":  # the page that failed has no artefact that could look current
+        assert not (out / "artefacts" / "chapters" / "broken.json").exists()
 
 
 def test_broken_dockerfile_names_example_and_docker_message(tmp_path: Path, engine) -> None:
@@ -63,7 +65,7 @@ def test_broken_dockerfile_names_example_and_docker_message(tmp_path: Path, engi
         f"failed: failed to solve: dockerfile parse error on line 2: unknown instruction: COPPY (did you mean COPY?) "
         f"(full report: {tmp_path / 'out' / 'reports'}/)"
     )
-    assert "ExampleBuildError" in (tmp_path / "out" / "reports" / "sphinx-crash.log").read_text()
+    assert "ExampleBuildError" in (tmp_path / "out" / "reports" / "chapters" / "broken.err.log").read_text()
 
 
 def test_cell_timeout_is_named(tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_sphinx_warning_fails_the_build(tmp_path: Path) -> None:
     page = src / "chapters" / "broken.md"
     page.write_text(page.read_text() + "\n{doc}`no-such-page`\n")
     proc = build(src, tmp_path / "out")
-    assert_failed_cleanly(proc, tmp_path / "out")
+    assert_failed_cleanly(proc, tmp_path / "out", report="sphinx-build.log")
     assert "Sphinx warning (warnings are errors): unknown document" in last_line(proc)
     # Sphinx saved its environment despite the warning: it is dropped so the next build reads every page.
     assert not (tmp_path / "out" / "doctrees").exists()
@@ -122,9 +124,9 @@ def test_ctrl_c_mid_build_leaves_no_html_and_no_kernel(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=src, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "CH09_ROOT": str(src)})
-    log = out / "reports" / "sphinx-build.log"
+    log = out / "reports" / "execute.log"
     deadline = time.monotonic() + 120
-    while not (log.is_file() and "Executing notebook" in log.read_text()) and time.monotonic() < deadline:
+    while not (log.is_file() and "dockerlab: executing" in log.read_text()) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(2)  # the cell is running
     os.killpg(proc.pid, signal.SIGINT)
@@ -162,9 +164,9 @@ def _children(pid: int) -> list[int]:
 
 
 def test_an_interrupted_build_stops_its_orphaned_kernel_then_undoes_what_the_cell_started(tmp_path: Path) -> None:
-    """sphinx-build dies first (here SIGKILL; a `kill` of the process group ends it as abruptly) and the
-    build is interrupted: the kernel, in a session of its own, is orphaned mid-cell and still owns its records,
-    which a sweep leaves alone while their owner lives. The build stops that kernel, then sweeps."""
+    """The build's children die first (here SIGKILL; a `kill` of the process group ends them as abruptly) and
+    the build is interrupted: a kernel, in a session of its own, may be orphaned mid-cell and still own its
+    records, which a sweep leaves alone while their owner lives. The build stops such a kernel, then sweeps."""
     import signal
     import time
 
@@ -180,8 +182,8 @@ def test_an_interrupted_build_stops_its_orphaned_kernel_then_undoes_what_the_cel
     record = json.loads(next(records.glob("*.json")).read_text())
     folder = Path(record["name"])
     assert folder.is_dir() and record["run"], record
-    for sphinx in _children(proc.pid):
-        os.kill(sphinx, signal.SIGKILL)
+    for child in _children(proc.pid):
+        os.kill(child, signal.SIGKILL)
     os.kill(proc.pid, signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
@@ -277,3 +279,20 @@ def _cmd(proc_dir: Path) -> str:
         return (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_a_refused_second_make_html_touches_nothing(tmp_path: Path) -> None:
+    """A second ``make html`` in a checkout whose lock is held is refused before it removes anything: the site
+    of the build holding the lock survives."""
+    from dockerlab.locking import checkout_lock
+
+    out = tmp_path / "out"
+    (out / "html").mkdir(parents=True)
+    marker = out / "html" / "marker.txt"
+    marker.write_text("the first build's site\n")
+    with checkout_lock(ROOT, "the first make html (held by this test)"):
+        proc = subprocess.run(["make", "-s", "html", f"OUT={out}"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)
+    assert proc.returncode != 0
+    assert "make html cannot start: the first make html (held by this test)" in proc.stderr
+    assert marker.read_text() == "the first build's site\n"

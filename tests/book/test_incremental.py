@@ -1,4 +1,5 @@
-"""Incremental builds: nothing changed -> no notebook runs; an example changed -> exactly its chapters run.
+"""Incremental builds: nothing changed -> no notebook runs; an example changed -> exactly its chapters run;
+a failed page -> only it runs next time; rendering from artefacts -> the page bodies of an in-process build.
 
 The whole book is built once per test run (``built_book``: a fresh build, or ``make html``'s when it is
 current); rebuilding it without a change costs no execution, so that is checked on it. Editing an example
@@ -11,12 +12,17 @@ The rebuild leaves the first build's output as it was, so these tests may run in
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
+from dockerlab.artefacts import records
 from dockerlab.bookbuild import executed_pages, read_record
 from dockerlab.sphinxext import front_matter_depends
 from tests.book.conftest import ROOT, Book, myst_notebook, run_build
@@ -109,6 +115,7 @@ def small_book(tmp_path: Path) -> Book:
 def test_editing_an_example_reexecutes_exactly_the_chapters_using_it(small_book: Book) -> None:
     assert _executed(small_book, small_book.outputs[0]) == [
         "chapters/a-uses-greeting", "chapters/b-uses-both", "chapters/c-uses-other"]
+    initial = {doc: r.start for doc, r in records(small_book.src, small_book.out) if r}
     unchanged = small_book.build()
     assert unchanged.returncode == 0, unchanged.stdout[-3000:]
     assert _executed(small_book, unchanged.stdout) == []
@@ -122,7 +129,75 @@ def test_editing_an_example_reexecutes_exactly_the_chapters_using_it(small_book:
         outputs = [o.get_text().strip() for o in small_book.page(page).select("div.cell_output")]
         assert "hello, incremental" in outputs, page
     assert "unchanged" in small_book.page("chapters/c-uses-other").get_text()
-    # The record of the last build: each page with the build that executed it (A and B the third, C the first).
+    # The record of the last build: each page with the start of the execution it rendered (A and B anew, C the first).
     record = read_record(small_book.out)
     assert record is not None and record.builds == 3
-    assert record.executed == {"chapters/a-uses-greeting": 3, "chapters/b-uses-both": 3, "chapters/c-uses-other": 1}
+    assert set(record.executed) == set(initial)
+    assert [doc for doc in sorted(initial) if record.executed[doc] != initial[doc]] == users
+
+
+def test_a_pull_request_build_reexecutes_exactly_the_pages_using_a_changed_example(small_book: Book,
+                                                                                  tmp_path: Path) -> None:
+    """As the workflow's pull-request job does: take main's artefacts (here: the small book's first build), change
+    an example, build. Only the pages whose inputs digest differs from those artefacts execute."""
+    main_artefacts = small_book.out / "artefacts"
+    pr_out = tmp_path / "pr-out"
+    shutil.copytree(main_artefacts, pr_out / "artefacts")  # actions/download-artifact
+    (small_book.src / "examples" / "other" / "note.txt").write_text("changed in the pull request\n")
+    listed = subprocess.run([sys.executable, "-m", "dockerlab", "stale", "--source", str(small_book.src),
+                             "--out", str(pr_out)], capture_output=True, text=True, cwd=small_book.src)
+    assert listed.returncode == 0, listed.stderr
+    users = _pages_using(small_book.src, "examples/other")
+    assert users == ["chapters/b-uses-both", "chapters/c-uses-other"]
+    assert listed.stdout.split() == users
+    proc = run_build(small_book.src, pr_out)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert executed_pages(proc.stdout, small_book.src) == users
+    page = BeautifulSoup((pr_out / "html" / "chapters" / "c-uses-other.html").read_text(), "html.parser")
+    assert "changed in the pull request" in page.get_text()
+
+
+def test_a_build_failing_on_one_page_reexecutes_only_that_page_next_time(small_book: Book) -> None:
+    """A page fails (its example says so); the pages before it keep their artefacts and the site is removed. Once
+    the example is fixed, the next build executes only the failed page."""
+    flaky = small_book.src / "examples" / "flaky"
+    flaky.mkdir()
+    (flaky / "state.txt").write_text("broken\n")
+    cell = ("```{code-cell} ipython3\nfrom pathlib import Path\n\n"
+            "state = Path('../examples/flaky/state.txt').read_text().strip()\n"
+            "assert state == 'fixed', f'the example is {state}'\nprint(state)\n```\n")
+    (small_book.src / "chapters" / "d-flaky.md").write_text(myst_notebook("D", ["examples/flaky"], cell))
+    before = {doc: r.start for doc, r in records(small_book.src, small_book.out) if r}
+    failed = small_book.build()
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1].startswith(
+        f"The book build failed: {small_book.src}/chapters/d-flaky.md: AssertionError: the example is broken")
+    assert not (small_book.out / "html").exists()
+    after_failure = {doc: r.start for doc, r in records(small_book.src, small_book.out) if r}
+    assert after_failure == before  # a, b and c kept theirs; d has none
+    (flaky / "state.txt").write_text("fixed\n")
+    proc = small_book.build()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert executed_pages(proc.stdout, small_book.src) == ["chapters/d-flaky"]
+    assert "fixed" in small_book.page("chapters/d-flaky").get_text()
+
+
+def _article(html: Path) -> str:
+    """A page's body as a reader sees it: the article's HTML, without the ids Sphinx numbers per build."""
+    article = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select_one("article")
+    assert article is not None, html
+    return str(article)
+
+
+def test_rendering_from_artefacts_gives_the_page_bodies_of_an_in_process_build(small_book: Book,
+                                                                               tmp_path: Path) -> None:
+    """The same small book executed in-process by myst-nb while Sphinx reads it (``nb_execution_mode=force``, the
+    book's way before artefacts) and rendered from artefacts: every page body is the same."""
+    inline = tmp_path / "inline"
+    proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-nW", "-q", "-D", "nb_execution_mode=force",
+                           "-d", str(inline / "doctrees"), str(small_book.src), str(inline / "html")],
+                          capture_output=True, text=True, cwd=small_book.src, timeout=600,
+                          env={**os.environ, "CH09_ROOT": str(small_book.src)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for page in ("chapters/a-uses-greeting", "chapters/b-uses-both", "chapters/c-uses-other", "index"):
+        assert _article(inline / "html" / f"{page}.html") == _article(small_book.html_dir / f"{page}.html"), page

@@ -8,7 +8,9 @@ The pages whose steps need root (page 01's cold nodes and shaped link, the secon
 for a lack of root, and nothing they started is left behind.
 
 Marked ``clean_slate``: it removes every image the book made, so it runs after the tests that compare the
-book's build with the engine (tests/conftest.py orders the run).
+book's build with the engine (tests/conftest.py orders the run). Marked ``alone`` too: it executes every page
+a second time (about as long as ``make html``), so ``make test`` leaves it out and ``make alone`` runs it;
+``.ci/run`` runs both, and the nightly workflow's matrix executes each page on a fresh runner anyway.
 """
 
 import ast
@@ -22,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab.notebooks import notebook_sources
+from dockerlab.artefacts import notebook_pages
 from dockerlab.ownership import OWNER_LABEL, PROJECT
 from tests.conftest import ROOT
 from tests.reader import reader
 
-pytestmark = pytest.mark.clean_slate
+pytestmark = [pytest.mark.clean_slate, pytest.mark.alone]
 
 #: The pages with steps that need root.
 ROOT_STEPS = ("01-why-small", "03-5-buildkit", "04-2-builders", "04-3-reproducible")
@@ -59,7 +61,7 @@ def test_every_chapter_runs_alone_as_a_reader_in_the_docker_group(engine) -> Non
         proc = who.run(["make", "-s", "notebooks", f"OUT={out}", "NOTEBOOKS_ARGS=--alone"], timeout=3600)
         assert proc.returncode == 0, proc.stderr[-3000:]
         executed = {}
-        for source in notebook_sources(ROOT):
+        for source in notebook_pages(ROOT):
             path = out / "notebooks" / source.relative_to(ROOT).with_suffix(".ipynb")
             notebook = json.loads(path.read_text())
             outputs = _outputs(notebook)

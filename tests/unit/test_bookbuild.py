@@ -1,7 +1,9 @@
 
+import dataclasses
+import json
 from pathlib import Path
 
-from dockerlab import bookbuild
+from dockerlab import artefacts, bookbuild
 from dockerlab.bookbuild import summarize_failure
 
 CELL_ERROR_LOG = """
@@ -83,51 +85,71 @@ def _checkout(tmp_path: Path) -> Path:
     return src
 
 
-def _built(src: Path, out: Path, log: str, previous: bookbuild.BuildRecord | None = None) -> None:
+def _executed(src: Path, out: Path, *docs: str, start: str = "2026-12-07T00:00:00.000+00:00") -> None:
+    """Artefacts for ``docs`` as an execution writes them: the notebook, and a record with the inputs' digest."""
+    for doc in docs:
+        notebook, record = artefacts.artefact_paths(out, doc)
+        notebook.parent.mkdir(parents=True, exist_ok=True)
+        notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+        page = src / f"{doc}.md"
+        made = artefacts.Record(f"{doc}.md", artefacts.page_digest(src, page), artefacts.page_inputs(src, page),
+                                "26.1.5", "v0.13.1", {}, "local", "root", start, start, 1.0, [])
+        record.write_text(json.dumps(dataclasses.asdict(made)))
+
+
+def _built(src: Path, out: Path, previous: bookbuild.BuildRecord | None = None) -> None:
     (out / "html").mkdir(parents=True, exist_ok=True)
     (out / "html" / "index.html").write_text("<html></html>")
     (out / "reports").mkdir(exist_ok=True)
-    bookbuild._write_record(src, out, bookbuild.inputs_digest(src), previous, log)
+    bookbuild._write_record(src, out, bookbuild.inputs_digest(src), previous)
 
 
 def test_a_build_of_the_same_inputs_with_every_page_executed_is_reusable(tmp_path: Path) -> None:
     src, out = _checkout(tmp_path), tmp_path / "out"
-    log = (f"{src}/chapters/01-a.md: Executing notebook using local CWD [mystnb]\n"
-           f"{src}/status.md: Executing notebook using local CWD [mystnb]\n")
-    _built(src, out, log)
+    _executed(src, out, "chapters/01-a", "status")
+    _built(src, out)
     record = bookbuild.reusable_build(src, out)
-    assert record is not None and record.executed == {"chapters/01-a": 1, "status": 1} and record.builds == 1
+    start = "2026-12-07T00:00:00.000+00:00"
+    assert record is not None and record.executed == {"chapters/01-a": start, "status": start} and record.builds == 1
 
 
 def test_an_edited_example_makes_the_build_not_reusable(tmp_path: Path) -> None:
     src, out = _checkout(tmp_path), tmp_path / "out"
-    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    _executed(src, out, "chapters/01-a", "status")
+    _built(src, out)
     (src / "examples" / "hello" / "Dockerfile").write_text("FROM scratch\nCOPY x /\n")
     assert bookbuild.reusable_build(src, out) is None
 
 
 def test_a_page_never_executed_or_missing_html_makes_it_not_reusable(tmp_path: Path) -> None:
     src, out = _checkout(tmp_path), tmp_path / "out"
-    _built(src, out, f"{src}/status.md: Executing notebook\n")
-    assert bookbuild.reusable_build(src, out) is None  # chapters/01-a has no execution on record
-    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    _executed(src, out, "status")
+    _built(src, out)
+    assert bookbuild.reusable_build(src, out) is None  # chapters/01-a has no artefact
+    _executed(src, out, "chapters/01-a")
+    _built(src, out)
     assert bookbuild.reusable_build(src, out) is not None
     (out / "html" / "index.html").unlink()
     assert bookbuild.reusable_build(src, out) is None
 
 
-def test_an_incremental_build_keeps_the_earlier_executions_on_record(tmp_path: Path) -> None:
+def test_the_record_names_the_execution_each_page_rendered(tmp_path: Path) -> None:
     src, out = _checkout(tmp_path), tmp_path / "out"
-    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    _executed(src, out, "chapters/01-a", "status")
+    _built(src, out)
     first = bookbuild.read_record(out)
-    _built(src, out, f"{src}/status.md: Executing notebook\n", previous=first)
+    _executed(src, out, "status", start="2026-12-07T01:00:00.000+00:00")
+    _built(src, out, previous=first)
     record = bookbuild.reusable_build(src, out)
-    assert record is not None and record.executed == {"chapters/01-a": 1, "status": 2} and record.builds == 2
+    assert record is not None and record.builds == 2
+    assert record.executed == {"chapters/01-a": "2026-12-07T00:00:00.000+00:00",
+                               "status": "2026-12-07T01:00:00.000+00:00"}
 
 
 def test_a_build_that_stops_early_leaves_no_record(tmp_path: Path) -> None:
     src, out = _checkout(tmp_path), tmp_path / "out"
-    _built(src, out, f"{src}/chapters/01-a.md: Executing notebook\n{src}/status.md: Executing notebook\n")
+    _executed(src, out, "chapters/01-a", "status")
+    _built(src, out)
     (src / "chapters" / "01-a.md").write_text("---\nkernelspec: [unclosed\n---\n")  # malformed front matter
     assert bookbuild.build(src, out) == 1
     assert not bookbuild.inputs_record(out).exists() and bookbuild.reusable_build(src, out) is None

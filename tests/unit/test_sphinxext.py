@@ -1,9 +1,12 @@
+import dataclasses
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from dockerlab.sphinxext import FrontMatterError, _outdated, _record, check_pages, digest_path, front_matter_depends
+from dockerlab import artefacts
+from dockerlab.sphinxext import FrontMatterError, _outdated, check_pages, digest_path, front_matter_depends
 
 
 def test_front_matter_list_and_string() -> None:
@@ -34,41 +37,63 @@ def test_digest_changes_on_edit_add_and_remove(tmp_path: Path) -> None:
     assert digest_path(tmp_path / "missing") == "missing"
 
 
+NOTEBOOK = "---\nkernelspec:\n  name: python3\ndepends: [examples/{example}]\n---\n# {name}"
+
+
 def _app_env(tmp_path: Path, pages: dict[str, str]):
     for name, text in pages.items():
         path = tmp_path / f"{name}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     env = SimpleNamespace(found_docs=set(pages), doc2path=lambda d: tmp_path / f"{d}.md")
-    app = SimpleNamespace(confdir=str(tmp_path))
+    app = SimpleNamespace(confdir=str(tmp_path), outdir=str(tmp_path / "_build" / "html"))
     return app, env
 
 
-def test_only_pages_using_a_changed_example_are_outdated(tmp_path: Path) -> None:
+def _execute(tmp_path: Path, doc: str, start: str) -> str:
+    """Write ``doc``'s artefact as an execution starting at ``start`` would; return the execution's id."""
+    notebook, record = artefacts.artefact_paths(tmp_path / "_build", doc)
+    notebook.parent.mkdir(parents=True, exist_ok=True)
+    notebook.write_text("{}")
+    page = tmp_path / f"{doc}.md"
+    made = artefacts.Record(f"{doc}.md", artefacts.page_digest(tmp_path, page), {}, "-", "-", {}, "local", "root",
+                            start, start, 1.0, [])
+    record.write_text(json.dumps(dataclasses.asdict(made)))
+    return f"{made.digest}@{start}"
+
+
+def test_a_page_whose_artefact_is_another_execution_is_read_again(tmp_path: Path) -> None:
     for name in ("hello", "other"):
         (tmp_path / "examples" / name).mkdir(parents=True)
-        (tmp_path / "examples" / name / "Dockerfile").write_text("FROM scratch\n")
-    app, env = _app_env(tmp_path, {
-        "chapters/a": "---\ndepends: [examples/hello]\n---\n# a",
-        "chapters/b": "---\ndepends: [examples/other]\n---\n# b",
-        "index": "# index",
-    })
-    _record(app, env, ["chapters/a", "chapters/b", "index"])
+    app, env = _app_env(tmp_path, {"chapters/a": NOTEBOOK.format(example="hello", name="a"),
+                                   "chapters/b": NOTEBOOK.format(example="other", name="b"), "index": "# index"})
+    env.dockerlab_artefacts = {"chapters/a": _execute(tmp_path, "chapters/a", "t1"),
+                               "chapters/b": _execute(tmp_path, "chapters/b", "t1")}
     assert _outdated(app, env, set(), set(), set()) == []
-    (tmp_path / "examples" / "hello" / "Dockerfile").write_text("FROM scratch\nCOPY x /\n")
+    _execute(tmp_path, "chapters/a", "t2")  # executed again (its example changed)
     assert _outdated(app, env, set(), set(), set()) == ["chapters/a"]
     # A page Sphinx already re-reads is not reported twice.
     assert _outdated(app, env, set(), {"chapters/a"}, set()) == []
 
 
+def test_the_profile_page_is_read_again_when_any_artefact_changed(tmp_path: Path) -> None:
+    (tmp_path / "examples" / "hello").mkdir(parents=True)
+    app, env = _app_env(tmp_path, {"chapters/a": NOTEBOOK.format(example="hello", name="a"), "index": "# i"})
+    env.dockerlab_artefacts = {"chapters/a": _execute(tmp_path, "chapters/a", "t1")}
+    env.dockerlab_profile_pages = {"index"}
+    assert _outdated(app, env, set(), set(), set()) == []
+    _execute(tmp_path, "chapters/a", "t2")
+    assert _outdated(app, env, set(), set(), set()) == ["chapters/a", "index"]
+
+
 def test_removed_pages_are_forgotten(tmp_path: Path) -> None:
     (tmp_path / "examples" / "hello").mkdir(parents=True)
-    app, env = _app_env(tmp_path, {"chapters/a": "---\ndepends: [examples/hello]\n---\n"})
-    _record(app, env, ["chapters/a"])
+    app, env = _app_env(tmp_path, {"chapters/a": NOTEBOOK.format(example="hello", name="a")})
+    env.dockerlab_artefacts = {"chapters/a": _execute(tmp_path, "chapters/a", "t1")}
     env.found_docs = set()
-    (tmp_path / "examples" / "hello" / "x").write_text("x")
+    (tmp_path / "chapters" / "a.md").unlink()
     assert _outdated(app, env, set(), set(), {"chapters/a"}) == []
-    assert env.dockerlab_depends == {}
+    assert env.dockerlab_artefacts == {}
 
 
 @pytest.mark.parametrize(("front", "message"), [

@@ -1,0 +1,380 @@
+"""Execute once, render anywhere: each notebook page's execution is an artefact of its own.
+
+Executing a page (:func:`execute_page`) reads it as myst-nb reads it, runs it with nbclient in the page's
+folder and writes two files under ``<out>/artefacts/``:
+
+* ``<docname>.ipynb`` -- the executed notebook, outputs and glue included;
+* ``<docname>.json`` -- how it was measured (:class:`Record`): the digest of its inputs (the page, its
+  ``depends:`` folders, the helper package, the pinned requirements), the engine and buildx versions, the
+  machine, where (``$CH09_EXECUTED_WHERE``, e.g. a CI job) and when, and every code cell's seconds.
+
+An artefact is *current* while the digest it records equals :func:`page_digest` of the checkout now.
+Rendering (``dockerlab.sphinxext``) builds the site from current artefacts and executes nothing; ``make html``
+executes the pages whose artefact is missing or stale first (:func:`stale_pages`), one at a time, so a
+failed or interrupted page costs only that page: the others keep theirs.
+
+The files are written to a temporary name and renamed, the record last, so a killed execution never leaves
+an artefact that looks current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dockerlab.errors import FrontMatterError, NotebookError
+
+#: Folder under the build output that holds the artefacts.
+FOLDER = "artefacts"
+#: What every page's execution depends on besides the page and its ``depends:`` list.
+COMMON_INPUTS = ("src", "requirements.txt", "pyproject.toml")
+#: Where an execution ran, when it is not this machine's own build (the CI matrix job sets it).
+WHERE_ENV = "CH09_EXECUTED_WHERE"
+CELL_TIMEOUT = 1800
+
+
+def notebook_pages(root: Path) -> list[Path]:
+    """Every page of the book that is a notebook (its front matter has a kernelspec): chapters, then status."""
+    pages = sorted((root / "chapters").glob("*.md")) + [root / "status.md"]
+    return [p for p in pages if p.is_file() and "kernelspec:" in p.read_text(encoding="utf-8").split("\n---", 1)[0]]
+
+
+def docname(root: Path, page: Path) -> str:
+    """``chapters/02-1-scratch`` for ``<root>/chapters/02-1-scratch.md``."""
+    return page.resolve().relative_to(root.resolve()).with_suffix("").as_posix()
+
+
+def resolve_pages(root: Path, names: Iterable[str]) -> list[Path]:
+    """Pages named by docname, path or file stem (``chapters/02-1-scratch``, ``chapters/02-1-scratch.md``,
+    ``02-1-scratch``); an unknown name is one sentence.
+
+    >>> import tempfile; r = Path(tempfile.mkdtemp()); (r / "chapters").mkdir()
+    >>> _ = (r / "chapters" / "a.md").write_text("---\\nkernelspec: {}\\n---\\n")
+    >>> [p.name for p in resolve_pages(r, ["a", "chapters/a.md"])]
+    ['a.md']
+    """
+    pages = notebook_pages(root)
+    by_name: dict[str, Path] = {}
+    for page in pages:
+        doc = docname(root, page)
+        for key in (doc, f"{doc}.md", page.stem):
+            by_name[key] = page
+    chosen: list[Path] = []
+    unknown: list[str] = []
+    for name in names:
+        found = by_name.get(name.strip().removeprefix("./"))
+        if found is None:
+            unknown.append(name)
+        elif found not in chosen:
+            chosen.append(found)
+    if unknown:
+        raise NotebookError(f"no notebook page named {', '.join(unknown)} (pages: "
+                            f"{', '.join(docname(root, p) for p in pages)}).")
+    return sorted(chosen, key=pages.index)
+
+
+def page_inputs(root: Path, page: Path) -> dict[str, str]:
+    """The digest of each input of ``page``: the page itself, its ``depends:`` folders, :data:`COMMON_INPUTS`.
+
+    Digested as the Sphinx extension digests them (:func:`dockerlab.sphinxext.digest_path`). A page whose
+    front matter cannot be read raises :class:`FrontMatterError` naming the page.
+    """
+    from dockerlab.sphinxext import digest_path, front_matter_depends
+
+    rel = page.resolve().relative_to(root.resolve()).as_posix()
+    try:
+        depends = front_matter_depends(page.read_text(encoding="utf-8"))
+    except FrontMatterError as err:
+        raise FrontMatterError(f"{rel}: {err}.") from None
+    inputs = {rel: digest_path(page)}
+    for name in sorted({*depends, *COMMON_INPUTS}):
+        inputs[name] = digest_path(root / name)
+    return inputs
+
+
+def page_digest(root: Path, page: Path) -> str:
+    """One SHA-256 over :func:`page_inputs`: an artefact recording another digest is stale.
+
+    >>> import tempfile; r = Path(tempfile.mkdtemp()); p = r / "x.md"; _ = p.write_text("---\\n---\\n# a")
+    >>> before = page_digest(r, p); _ = p.write_text("---\\n---\\n# b"); before == page_digest(r, p)
+    False
+    """
+    sha = hashlib.sha256()
+    for name, digest in page_inputs(root, page).items():
+        sha.update(f"{name}\0{digest}\0".encode())
+    return sha.hexdigest()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One code cell's execution: its index among the page's code cells, its seconds, what it does."""
+
+    index: int
+    seconds: float
+    what: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """How one page was executed: written beside its executed notebook."""
+
+    page: str
+    digest: str
+    inputs: dict[str, str]
+    engine: str
+    buildx: str
+    machine: dict[str, str]
+    where: str
+    user: str
+    start: str
+    end: str
+    seconds: float
+    cells: list[Cell] = field(default_factory=list)
+
+    def slowest(self, count: int = 3) -> list[Cell]:
+        """The ``count`` slowest cells, slowest first."""
+        return sorted(self.cells, key=lambda c: -c.seconds)[:count]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        cells = [Cell(int(c["index"]), float(c["seconds"]), str(c["what"])) for c in data.get("cells", [])]
+        return cls(str(data["page"]), str(data["digest"]), {str(k): str(v) for k, v in data["inputs"].items()},
+                   str(data["engine"]), str(data["buildx"]), {str(k): str(v) for k, v in data["machine"].items()},
+                   str(data["where"]), str(data["user"]), str(data["start"]), str(data["end"]),
+                   float(data["seconds"]), cells)
+
+
+def artefact_paths(out: Path, doc: str) -> tuple[Path, Path]:
+    """The executed notebook and its record for docname ``doc``."""
+    base = out / FOLDER / doc
+    return base.with_name(base.name + ".ipynb"), base.with_name(base.name + ".json")
+
+
+def read_record(out: Path, doc: str) -> Record | None:
+    """The record of ``doc``'s artefact, or ``None`` when there is none (or it cannot be read, or its
+    notebook is gone)."""
+    notebook, record = artefact_paths(out, doc)
+    if not notebook.is_file():
+        return None
+    try:
+        return Record.from_json(json.loads(record.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def is_current(root: Path, out: Path, page: Path) -> bool:
+    """Whether ``page`` has an artefact made from exactly the inputs the checkout holds now."""
+    record = read_record(out, docname(root, page))
+    return record is not None and record.digest == page_digest(root, page)
+
+
+def stale_pages(root: Path, out: Path, pages: Sequence[Path] | None = None) -> list[Path]:
+    """The pages (all notebook pages, or ``pages``) whose artefact is missing or stale, in book order."""
+    return [p for p in (notebook_pages(root) if pages is None else pages) if not is_current(root, out, p)]
+
+
+def read_as_myst_nb(page: Path) -> Any:
+    """The page as a notebook, read exactly as myst-nb's Sphinx parser reads it (so the cache key matches)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    return read_myst_markdown_notebook(page.read_text(encoding="utf-8"), add_source_map=True, path=str(page))
+
+
+def cell_summary(source: str, width: int = 60) -> str:
+    """A few words for what a code cell does: its first comment, else its first line that is not an import.
+
+    >>> cell_summary("from x import y\\n# Build the image\\nbuild()")
+    'Build the image'
+    >>> cell_summary("import os\\nresult = run_image('ch09/hello', command=['/hello'], more=1)", width=30)
+    "result = run_image('ch09/hell…"
+    """
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("#") and not line.startswith("#|"):
+            text = line.lstrip("#").strip()
+            if text:
+                return text if len(text) <= width else text[: width - 1] + "…"
+    for line in lines:
+        if not line.startswith(("import ", "from ", "#")):
+            return line if len(line) <= width else line[: width - 1] + "…"
+    return lines[0] if lines else "(empty)"
+
+
+def _seconds(meta: dict[str, Any]) -> float | None:
+    timing = meta.get("execution") or {}
+    start, end = timing.get("iopub.execute_input") or timing.get("shell.execute_reply.started"), \
+        timing.get("shell.execute_reply")
+    if not start or not end:
+        return None
+    parse = datetime.fromisoformat
+    return max(0.0, (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds())
+
+
+def _versions() -> tuple[str, str]:
+    """The engine's version and buildx's (``-`` for what does not answer)."""
+    def run(*cmd: str) -> str:
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return "-"
+        return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "-"
+
+    engine = run("docker", "version", "--format", "{{.Server.Version}}")
+    buildx = run("docker", "buildx", "version")
+    return engine, " ".join(buildx.split()[:2]) if buildx != "-" else "-"
+
+
+def machine() -> dict[str, str]:
+    """What the figures of an execution depend on: the host, its cores and memory, the kernel, the OS."""
+    try:
+        pretty = next((line.split("=", 1)[1].strip().strip('"') for line in
+                       Path("/etc/os-release").read_text(encoding="utf-8").splitlines()
+                       if line.startswith("PRETTY_NAME=")), "-")
+    except OSError:
+        pretty = "-"
+    try:
+        memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
+    except (ValueError, OSError):
+        memory = "-"
+    return {"host": socket.gethostname(), "cpus": str(os.cpu_count() or "-"), "memory": memory,
+            "kernel": platform.release(), "os": pretty, "arch": platform.machine()}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def execute_page(root: Path, out: Path, page: Path, timeout: int = CELL_TIMEOUT) -> Record:
+    """Execute ``page`` in its own folder and write its artefact; return its record.
+
+    A failing or timed-out cell raises :class:`NotebookError` naming the page and the cell's error; the
+    page's old artefact is removed first, so no artefact of it looks current afterwards.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    doc = docname(root, page)
+    notebook_path, record_path = artefact_paths(out, doc)
+    record_path.unlink(missing_ok=True)
+    notebook_path.unlink(missing_ok=True)
+    inputs = page_inputs(root, page)
+    digest = page_digest(root, page)  # before running: an edit made meanwhile must not look executed
+    notebook = read_as_myst_nb(page)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=True,
+                            resources={"metadata": {"path": str(page.parent)}})
+    start, began = _now(), time.monotonic()
+    try:
+        client.execute()
+    except CellTimeoutError as err:
+        first = str(err).strip().splitlines()[0]
+        raise NotebookError(f"{doc}.md: a cell timed out after {timeout} s ({first}).",
+                            cell_error=f"CellTimeoutError: {first}", report=str(err)) from None
+    except CellExecutionError as err:
+        evalue = str(err.evalue).strip()
+        raise NotebookError(f"{doc}.md: a cell failed: {err.ename}: {evalue}",
+                            cell_error=f"{err.ename}: {evalue}", report=str(err)) from None
+    except DeadKernelError as err:
+        raise NotebookError(f"{doc}.md: the kernel died mid-cell ({err}).",
+                            cell_error=f"DeadKernelError: the kernel died mid-cell ({err})", report=str(err)) from None
+    except (OSError, RuntimeError) as err:  # the kernel could not be started or reached
+        raise NotebookError(f"{doc}.md: the notebook could not be executed: {type(err).__name__}: {err}",
+                            cell_error=f"{type(err).__name__}: {err}") from None
+    seconds = time.monotonic() - began
+    cells = []
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    for index, cell in enumerate(code):
+        spent = _seconds(cell.metadata)
+        # The timing lives in the record: jupyter-cache hashes cell metadata, so the notebook keeps none.
+        cell.metadata.pop("execution", None)
+        if spent is not None:
+            cells.append(Cell(index, round(spent, 2), cell_summary(cell.source)))
+    engine, buildx = _versions()
+    record = Record(page=f"{doc}.md", digest=digest, inputs=inputs, engine=engine, buildx=buildx,
+                    machine=machine(), where=os.environ.get(WHERE_ENV) or f"local ({socket.gethostname()})",
+                    user=_user(), start=start, end=_now(), seconds=round(seconds, 2), cells=cells)
+    _write_atomically(notebook_path, nbformat.writes(notebook))
+    _write_atomically(record_path, json.dumps(asdict(record), indent=1, ensure_ascii=False) + "\n")
+    return record
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+def records(root: Path, out: Path) -> list[tuple[str, Record | None]]:
+    """Every notebook page's docname and its artefact's record (``None`` when it has none), in book order."""
+    return [(docname(root, p), read_record(out, docname(root, p))) for p in notebook_pages(root)]
+
+
+def profile_text(root: Path, out: Path, cells: int = 3) -> str:
+    """The execution profile as plain text: per page its seconds, where and when, and its slowest cells;
+    the total last. What ``python -m dockerlab profile`` prints."""
+    lines = []
+    total = 0.0
+    for doc, record in records(root, out):
+        if record is None:
+            lines.append(f"{doc:34} {'-':>8}  no artefact (not executed yet)")
+            continue
+        current = record.digest == page_digest(root, root / record.page)
+        total += record.seconds
+        lines.append(f"{doc:34} {record.seconds:7.1f}s  {record.start}  {record.where}"
+                     f"{'' if current else '  (stale: its inputs changed since)'}")
+        for cell in record.slowest(cells):
+            lines.append(f"{'':36}{cell.seconds:7.1f}s  cell {cell.index + 1:>2}: {cell.what}")
+    lines.append(f"{'total':34} {total:7.1f}s")
+    return "\n".join(lines)
+
+
+#: Seconds assumed for a page that has no record yet when balancing groups.
+UNKNOWN_SECONDS = 60.0
+
+
+def plan_groups(root: Path, out: Path, groups: int, pages: Sequence[Path] | None = None) -> list[list[str]]:
+    """Split ``pages`` (default: every notebook page) into at most ``groups`` groups of about equal execution
+    time, from the seconds their last records took (:data:`UNKNOWN_SECONDS` for a page without one): the
+    slowest page first into the group with the least time so far. Groups keep book order inside; empty groups
+    are dropped. What the CI matrix runs, one group per fresh runner.
+
+    >>> import tempfile; r = Path(tempfile.mkdtemp()); (r / "chapters").mkdir()
+    >>> for n in "abc": _ = (r / "chapters" / f"{n}.md").write_text("---\\nkernelspec: {}\\n---\\n")
+    >>> plan_groups(r, r / "_build", 2)
+    [['chapters/a', 'chapters/c'], ['chapters/b']]
+    """
+    if groups < 1:
+        raise ValueError("groups must be at least 1")
+    chosen = list(notebook_pages(root) if pages is None else pages)
+    order = {docname(root, p): i for i, p in enumerate(chosen)}
+    cost = {}
+    for page in chosen:
+        record = read_record(out, docname(root, page))
+        cost[docname(root, page)] = record.seconds if record else UNKNOWN_SECONDS
+    bins: list[list[str]] = [[] for _ in range(min(groups, len(chosen)))]
+    load = [0.0] * len(bins)
+    for doc in sorted(cost, key=lambda d: (-cost[d], order[d])):
+        i = load.index(min(load))
+        bins[i].append(doc)
+        load[i] += cost[doc]
+    return [sorted(b, key=order.__getitem__) for b in bins if b]
