@@ -70,7 +70,7 @@ clean: ## Remove the built site and build work files (the record of the book's i
 	@# _build/ledger lists the images the book built; without it clean-docker could not find the dangling ones.
 	find $(OUT) -mindepth 1 -maxdepth 1 ! -name ledger ! -name run -exec rm -rf {} + 2>/dev/null || true
 
-ci-rehearsal: venv ## Replay the GitHub workflow's build job in a fresh clone as a non-root user with sudo (as root)
+ci-rehearsal: venv ## Replay the workflow's jobs (plan, each matrix execute job, render) in fresh clones as a sudo user (as root)
 	$(PY) -m dockerlab.rehearsal
 
 clean-docker: venv ## Remove only what the book created on the engine (bases kept; CLEAN_ARGS=--all for them too)

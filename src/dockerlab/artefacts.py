@@ -38,6 +38,11 @@ from dockerlab.errors import FrontMatterError, NotebookError
 FOLDER = "artefacts"
 #: What every page's execution depends on besides the page and its ``depends:`` list.
 COMMON_INPUTS = ("src", "requirements.txt", "pyproject.toml")
+#: The modules of the helper package that run the build and never run in a page's kernel (no cell imports
+#: them): editing them changes how pages are executed or rendered, not what a cell computes, so they are not
+#: a page's input. ``tests/unit/test_artefacts.py`` checks that no page imports one.
+TOOLING = ("__main__.py", "artefacts.py", "bookbuild.py", "cli.py", "korean_search.py", "notebooks.py",
+           "rehearsal.py", "sphinxext.py")
 #: Where an execution ran, when it is not this machine's own build (the CI matrix job sets it).
 WHERE_ENV = "CH09_EXECUTED_WHERE"
 CELL_TIMEOUT = 1800
@@ -98,8 +103,24 @@ def page_inputs(root: Path, page: Path) -> dict[str, str]:
         raise FrontMatterError(f"{rel}: {err}.") from None
     inputs = {rel: digest_path(page)}
     for name in sorted({*depends, *COMMON_INPUTS}):
-        inputs[name] = digest_path(root / name)
+        inputs[name] = _package_digest(root / name) if name == "src" else digest_path(root / name)
     return inputs
+
+
+def _package_digest(src: Path) -> str:
+    """The helper package's digest, as :func:`digest_path` makes it, less the build's own :data:`TOOLING`."""
+    from dockerlab.sphinxext import SKIP_PARTS, digest_path
+
+    if not src.is_dir():
+        return digest_path(src)
+    sha = hashlib.sha256()
+    for folder in sorted(p for p in src.iterdir() if p.is_dir()):
+        for item in sorted(folder.rglob("*")):
+            if item.is_file() and not (item.parent == folder and item.name in TOOLING) \
+                    and not SKIP_PARTS.intersection(item.relative_to(src).parts):
+                rel = item.relative_to(src).as_posix()
+                sha.update(f"{rel}\0{digest_path(item)}\0".encode())
+    return sha.hexdigest()
 
 
 def page_digest(root: Path, page: Path) -> str:
@@ -201,7 +222,7 @@ def cell_summary(source: str, width: int = 60) -> str:
     lines = [line.strip() for line in source.splitlines() if line.strip()]
     for line in lines:
         if line.startswith("#") and not line.startswith("#|"):
-            text = line.lstrip("#").strip()
+            text = line.lstrip("#:").strip()
             if text:
                 return text if len(text) <= width else text[: width - 1] + "…"
     for line in lines:

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
 #: Caches inside an input folder, never part of what a page depends on.
-_SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
+SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
 
 
 def front_matter_depends(text: str) -> list[str]:
@@ -106,7 +106,7 @@ def digest_path(path: Path) -> str:
     files: Iterable[Path] = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:
         rel = file.name if path.is_file() else file.relative_to(path).as_posix()
-        if _SKIP_PARTS.intersection(Path(rel).parts):
+        if SKIP_PARTS.intersection(Path(rel).parts):
             continue
         sha.update(rel.encode() + b"\0")
         sha.update(file.read_bytes())
@@ -145,7 +145,7 @@ def _artefact_id(app: Sphinx, doc: str) -> str:
     return f"{record.digest}@{record.start}" if record else ""
 
 
-class NoArtefact(SphinxError):
+class NoArtefactError(SphinxError):
     category = "No current execution artefact"
 
 
@@ -192,7 +192,7 @@ def _load_artefacts(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> 
                 check_validity=False, overwrite=True)
         store[doc] = ident
     if stale:
-        raise NoArtefact(
+        raise NoArtefactError(
             f"{', '.join(f'{d}.md' for d in stale)} has no current execution artefact in {out / 'artefacts'} "
             f"(rendering executes nothing): run `python -m dockerlab execute {' '.join(stale)}` first, "
             "or `make html`, which does.")

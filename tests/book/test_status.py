@@ -29,3 +29,24 @@ def test_status_page_names_engine_containerd_buildkit_buildx_and_image_store(bui
     containerd_store = any(pair[:2] == ["driver-type", "io.containerd.snapshotter.v1"]
                            for pair in info.get("DriverStatus") or [])
     assert ("containerd 이미지 저장소" in by_start["이미지 저장소"]) == containerd_store
+
+
+def test_status_page_shows_each_pages_execution_as_its_artefact_records_it(built_book) -> None:
+    """The profile table: one row per notebook page, where and when it ran, on which engine, its seconds and its
+    slowest cells -- the figures of the page's artefact record, not another measurement."""
+    from dockerlab.artefacts import records
+
+    table = built_book.page("status").select_one("div.execution-profile table")
+    assert table is not None, "the status page has no execution profile"
+    rows = {tr.select("td")[0].get_text(strip=True): [td.get_text(" ", strip=True) for td in tr.select("td")]
+            for tr in table.select("tbody tr")}
+    expected = records(built_book.src, built_book.out)
+    assert sorted(rows) == sorted(doc for doc, _ in expected)
+    for doc, record in expected:
+        assert record is not None, f"{doc} has no artefact"
+        _, where, when, engine, seconds, slowest = rows[doc]
+        assert (where, when, engine, seconds) == (record.where, record.start[:19].replace("T", " "), record.engine,
+                                                 f"{record.seconds:.1f}초")
+        top = record.slowest(1)
+        if top:
+            assert slowest.startswith(f"{top[0].seconds:.1f}초 · 셀 {top[0].index + 1}:"), (doc, slowest)

@@ -64,3 +64,30 @@ def test_an_unknown_page_name_is_one_sentence(tmp_path: Path) -> None:
     root = _book(tmp_path, SLEEPS)
     with pytest.raises(NotebookError, match=r"^no notebook page named 9-nine \(pages: chapters/a\)\.$"):
         artefacts.resolve_pages(root, ["a", "9-nine"])
+
+
+def test_the_build_tooling_is_not_an_input_of_a_page_but_the_helpers_are(tmp_path: Path) -> None:
+    root = _book(tmp_path, SLEEPS)
+    package = root / "src" / "dockerlab"
+    package.mkdir(parents=True)
+    (package / "sizes.py").write_text("X = 1\n")
+    (package / "rehearsal.py").write_text("Y = 1\n")
+    page = root / "chapters" / "a.md"
+    before = artefacts.page_digest(root, page)
+    (package / "rehearsal.py").write_text("Y = 2\n")
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "sizes.cpython-311.pyc").write_bytes(b"junk")
+    assert artefacts.page_digest(root, page) == before
+    (package / "sizes.py").write_text("X = 2\n")
+    assert artefacts.page_digest(root, page) != before
+
+
+def test_no_page_imports_the_build_tooling() -> None:
+    import re
+
+    from tests.conftest import ROOT
+
+    tooling = {name.removesuffix(".py") for name in artefacts.TOOLING}
+    for page in artefacts.notebook_pages(ROOT):
+        used = set(re.findall(r"dockerlab\.(\w+)", page.read_text(encoding="utf-8")))
+        assert not used & tooling, f"{page.name} imports {used & tooling}: it would be an input of the page"
