@@ -399,3 +399,36 @@ def plan_groups(root: Path, out: Path, groups: int, pages: Sequence[Path] | None
         bins[i].append(doc)
         load[i] += cost[doc]
     return [sorted(b, key=order.__getitem__) for b in bins if b]
+
+
+def failure_path(out: Path, doc: str) -> Path:
+    """Where a page's execution in a child process leaves its failure (:func:`main`) for the build to read."""
+    return out / "reports" / f"{doc}.failure.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dockerlab.artefacts --source S --out O --timeout T PAGE``: execute one page, in a process of
+    its own, as the build does (so an interrupt or a dead kernel ends this process, not the build's). A failure is
+    written to :func:`failure_path` and the exit code is 1."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m dockerlab.artefacts")
+    parser.add_argument("page")
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT)
+    args = parser.parse_args(argv)
+    root, out, page = Path(args.source), Path(args.out), Path(args.page)
+    failed = failure_path(out, docname(root, page))
+    failed.unlink(missing_ok=True)
+    try:
+        execute_page(root, out, page, timeout=args.timeout)
+    except NotebookError as err:
+        _write_atomically(failed, json.dumps({"message": str(err), "cell_error": err.cell_error,
+                                              "report": err.report}))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -33,7 +33,10 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from dockerlab.artefacts import Record
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Unavailable|Timeout\w*)): (.+)$")
@@ -218,7 +221,7 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
     Each page that finishes keeps its artefact whatever happens to a later one. Every line printed goes to
     ``log`` too.
     """
-    from dockerlab.artefacts import docname, execute_page, notebook_pages, stale_pages
+    from dockerlab.artefacts import docname, notebook_pages, stale_pages
     from dockerlab.errors import NotebookError
 
     def say(line: str) -> None:
@@ -242,7 +245,7 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
         rel = page.relative_to(source)
         say(f"dockerlab: executing {rel} ...")
         try:
-            record = execute_page(source, out, page, timeout=timeout)
+            record = _execute_in_child(source, out, page, timeout)
         except NotebookError as err:
             report = out / "reports" / f"{docname(source, page)}.err.log"
             report.parent.mkdir(parents=True, exist_ok=True)
@@ -252,6 +255,38 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
         slow = ", ".join(f"{c.seconds:.0f} s in cell {c.index + 1} ({c.what})" for c in record.slowest(2))
         say(f"dockerlab: executed {rel} in {record.seconds:.1f} s; slowest: {slow}")
     return None
+
+
+def _execute_in_child(source: Path, out: Path, page: Path, timeout: int) -> Record:
+    """Execute ``page`` with ``python -m dockerlab.artefacts`` in a child process and return its record.
+
+    A child of its own, as sphinx-build was: Ctrl-C or a kill ends the child (and its kernel's cell) while this
+    process, the build, goes on to stop what is left and sweep. A failure comes back as :class:`NotebookError`.
+    """
+    from dockerlab.artefacts import docname, failure_path, read_record
+    from dockerlab.errors import NotebookError
+
+    doc = docname(source, page)
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlab.artefacts", "--source", str(source), "--out", str(out),
+                             "--timeout", str(timeout), str(page)], text=True)
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        _stop(proc)
+        raise
+    failed = failure_path(out, doc)
+    if code != 0:
+        try:
+            data = json.loads(failed.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise NotebookError(f"{doc}.md: its execution ended with exit code {code} and said nothing more.",
+                                cell_error=f"the execution ended with exit code {code}") from None
+        failed.unlink(missing_ok=True)
+        raise NotebookError(str(data["message"]), cell_error=str(data["cell_error"]), report=str(data["report"]))
+    record = read_record(out, doc)
+    if record is None:
+        raise NotebookError(f"{doc}.md: its execution succeeded but left no artefact.")
+    return record
 
 
 def _execute_step(source: Path, out: Path, *, only: list[Path] | None, force: list[Path] | None) -> int:

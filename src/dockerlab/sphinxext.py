@@ -235,21 +235,32 @@ class ExecutionProfile(SphinxDirective):
 
         _profile_pages(self.env).add(self.env.docname)
         app = self.env.app
+        found = records(_root(app), _out(app))
+        engines = sorted({r.engine for _, r in found if r is not None})
+        one_engine = len(engines) == 1
         rows = []
-        for doc, record in records(_root(app), _out(app)):
+        for doc, record in found:
             if record is None:
-                rows.append(f"| {doc} | - | - | - | - | 이 빌드에서 실행하지 않음 |")
+                rows.append(f"| {doc} | - | - | 이 빌드에서 실행하지 않음 |")
                 continue
-            slow = "<br>".join(f"{c.seconds:.1f}초 · 셀 {c.index + 1}: {_cell_text(c.what)}"
+            slow = "<br>".join(f"{c.seconds:.1f}초 · 셀 {c.index + 1}: {_code(c.what)}"
                                for c in record.slowest(self.options.get("cells", 3)))
-            when = record.start[:19].replace("T", " ")
-            rows.append(f"| {doc} | {_cell_text(record.where)} | {when} | {record.engine} | "
-                        f"{record.seconds:.1f}초 | {slow} |")
-        text = ("| 페이지 | 실행한 곳 | 시작 (UTC) | 엔진 | 실행 시간 | 가장 오래 걸린 셀 |\n"
-                "|---|---|---|---|--:|---|\n" + "\n".join(rows) + "\n")
+            where = f"{_cell_text(record.where)}<br>{record.start[:19].replace('T', ' ')}"
+            if not one_engine:
+                where += f"<br>엔진 {record.engine}"
+            rows.append(f"| {doc} | {where} | {record.seconds:.1f}초 | {slow} |")
+        head = (f"모든 페이지를 같은 엔진({engines[0]})에서 실행했습니다.\n\n" if one_engine else "")
+        text = (head + "| 페이지 | 실행한 곳과 시작 시각 (UTC) | 실행 시간 | 가장 오래 걸린 셀 |\n"
+                "|---|---|--:|---|\n" + "\n".join(rows) + "\n")
         container = nodes.container(classes=["execution-profile"])
         self.state.nested_parse(StringList(text.splitlines(), source=self.env.docname), self.content_offset, container)
         return [container]
+
+
+def _code(text: str) -> str:
+    """``text`` as inline code in a table cell (no smart quotes, no Markdown inside)."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`".replace("|", "\\|")
 
 
 def _cell_text(text: str) -> str:

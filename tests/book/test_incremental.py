@@ -201,3 +201,14 @@ def test_rendering_from_artefacts_gives_the_page_bodies_of_an_in_process_build(s
     assert proc.returncode == 0, proc.stderr[-3000:]
     for page in ("chapters/a-uses-greeting", "chapters/b-uses-both", "chapters/c-uses-other", "index"):
         assert _article(inline / "html" / f"{page}.html") == _article(small_book.html_dir / f"{page}.html"), page
+
+
+def test_rendering_executed_nothing_and_read_every_page_from_its_artefact(built_book) -> None:
+    """The render step's own log: myst-nb took every notebook page it read from the cache the artefacts filled,
+    and executed none."""
+    for log in [*built_book.outputs, (built_book.out / "reports" / "sphinx-build.log").read_text(encoding="utf-8")]:
+        assert "Executing notebook" not in log
+        cached = {line.split(": Using cached notebook")[0] for line in log.splitlines()
+                  if "Using cached notebook" in line}
+        assert {Path(p).resolve().relative_to(built_book.src.resolve()).with_suffix("").as_posix()
+                for p in cached} <= set(built_book.executed)

@@ -195,5 +195,7 @@ def test_autoscaling_model_and_references_are_labelled(built_book) -> None:
 
 
 def test_no_notebook_failed(built_book) -> None:
-    assert "Executing notebook failed" not in built_book.output
+    from dockerlab.artefacts import read_record
+
+    assert read_record(built_book.out, PAGE) is not None, "the page has no execution artefact"
     assert "Traceback" not in built_book.page(PAGE).get_text()
