@@ -76,9 +76,10 @@ def _chapter(title: str, depends: list[str], expression: str) -> str:
     return myst_notebook(title, depends, cell)
 
 
-@pytest.fixture
-def small_book(tmp_path: Path) -> Book:
-    """A three-chapter book with the real configuration, built once."""
+@pytest.fixture(scope="module")
+def small_book_built(tmp_path_factory: pytest.TempPathFactory) -> Book:
+    """A three-chapter book with the real configuration, built once for this module."""
+    tmp_path = tmp_path_factory.mktemp("small-book")
     src = tmp_path / "src"
     src.mkdir()
     for name in ("conf.py",):
@@ -110,6 +111,16 @@ def small_book(tmp_path: Path) -> Book:
     assert proc.returncode == 0, f"the small book did not build:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
     return Book(src=src, out=out, output=proc.stdout, executed=executed_pages(proc.stdout, src),
                 outputs=[proc.stdout])
+
+
+@pytest.fixture
+def small_book(small_book_built: Book, tmp_path: Path) -> Book:
+    """A copy of the built small book (sources, artefacts and site) of its own, for a test that edits it."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(small_book_built.src, src, symlinks=True)
+    shutil.copytree(small_book_built.out, out, symlinks=True)
+    return Book(src=src, out=out, output=small_book_built.output, executed=list(small_book_built.executed),
+                outputs=list(small_book_built.outputs))
 
 
 def test_editing_an_example_reexecutes_exactly_the_chapters_using_it(small_book: Book) -> None:
