@@ -289,6 +289,13 @@ def _execute_in_child(source: Path, out: Path, page: Path, timeout: int) -> Reco
     return record
 
 
+def _interrupted(html: Path) -> int:
+    """Ctrl-C or a kill: no half-built site is left; one sentence; exit code 130."""
+    shutil.rmtree(html, ignore_errors=True)
+    print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
+    return 130
+
+
 def _execute_step(source: Path, out: Path, *, only: list[Path] | None, force: list[Path] | None) -> int:
     """Run :func:`execute_stale` as one build's execution: its kernels are named by a run ID, and what a
     failed, timed-out or interrupted cell left is undone. Returns 0, 1 (a page failed) or 130."""
@@ -299,27 +306,24 @@ def _execute_step(source: Path, out: Path, *, only: list[Path] | None, force: li
     run = uuid.uuid4().hex  # every record a kernel of this build writes names it (dockerlab.runstate)
     previous_run = os.environ.get(RUN_ENV)
     os.environ[RUN_ENV] = run
-    failure = None
+    failure, interrupted = None, False
     try:
         with open(reports / "execute.log", "w", encoding="utf-8") as log:
             failure = execute_stale(source, out, only=only, force=force, log=log)
     except KeyboardInterrupt:
-        # The kernel runs in a session of its own and may outlive this process's own cleanup: stop it, then
-        # undo what its cells started. Pages that finished keep their artefacts.
-        stop_owners(run, source.resolve())
-        sweep(source.resolve())
-        shutil.rmtree(html, ignore_errors=True)
-        print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
-        return 130
+        interrupted = True  # pages that finished keep their artefacts
     finally:
-        # A cell that timed out or failed may have left a registry, a second engine or a namespace behind.
+        # A kernel runs in a session of its own and may outlive its page's process: stop it, then undo what a
+        # failed, timed-out or interrupted cell left (a registry, a second engine, a namespace).
         stop_owners(run, source.resolve())
         for left in sweep(source.resolve()):
-            print(f"dockerlab: removed what a failed cell left: {left}", file=sys.stderr)
+            print(f"dockerlab: removed what a stopped cell left: {left}", file=sys.stderr)
         if previous_run is None:
             os.environ.pop(RUN_ENV, None)
         else:
             os.environ[RUN_ENV] = previous_run
+    if interrupted:
+        return _interrupted(html)
     if failure is not None:
         # The site would miss this page's new outputs: it must not look current.
         shutil.rmtree(html, ignore_errors=True)
@@ -413,8 +417,6 @@ def render(source: Path, out: Path, *, extra: list[str] | None = None) -> tuple[
             code = proc.wait()
         except KeyboardInterrupt:
             _stop(proc)
-            shutil.rmtree(html, ignore_errors=True)
             shutil.rmtree(doctrees, ignore_errors=True)
-            print(f"\nThe book build was interrupted; no HTML was left in {html}.", file=sys.stderr)
-            return 130, "".join(lines)
+            return _interrupted(html), "".join(lines)
     return code, "".join(lines)
