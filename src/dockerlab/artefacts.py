@@ -10,8 +10,9 @@ folder and writes two files under ``<out>/artefacts/``:
 
 An artefact is *current* while the digest it records equals :func:`page_digest` of the checkout now.
 Rendering (``dockerlab.sphinxext``) builds the site from current artefacts and executes nothing; ``make html``
-executes the pages whose artefact is missing or stale first (:func:`stale_pages`), one at a time, so a
-failed or interrupted page costs only that page: the others keep theirs.
+executes the pages whose artefact is missing or stale first (:func:`stale_pages`), each in a process of its own
+and two at a time (:func:`startable`: never two that build the same example, and a page that measures a time
+alone), so a failed or interrupted page costs only that page: the others keep theirs.
 
 The files are written to a temporary name and renamed, the record last, so a killed execution never leaves
 an artefact that looks current.
@@ -32,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dockerlab.errors import FrontMatterError, NotebookError
+from dockerlab.errors import DockerLabError, FrontMatterError, NotebookError
 
 #: Folder under the build output that holds the artefacts.
 FOLDER = "artefacts"
@@ -46,6 +47,8 @@ TOOLING = ("__main__.py", "artefacts.py", "bookbuild.py", "cli.py", "korean_sear
 #: Where an execution ran, when it is not this machine's own build (the CI matrix job sets it).
 WHERE_ENV = "CH09_EXECUTED_WHERE"
 CELL_TIMEOUT = 1800
+#: How many pages may execute at once (:func:`default_jobs`).
+JOBS_ENV = "CH09_JOBS"
 
 
 def notebook_pages(root: Path) -> list[Path]:
@@ -367,6 +370,99 @@ def profile_text(root: Path, out: Path, cells: int = 3) -> str:
             lines.append(f"{'':36}{cell.seconds:7.1f}s  cell {cell.index + 1:>2}: {cell.what}")
     lines.append(f"{'total':34} {total:7.1f}s")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What decides which pages may execute at the same time on one engine.
+
+    ``examples`` are the example folders a page's ``depends:`` lists (``*`` for the whole ``examples``
+    folder): two pages that build the same example build the same tags and staged contexts, so they never
+    execute together. ``alone`` is a page whose front matter says ``measures: time``: a time is measured with
+    nothing else executing, so such a page executes with no other page.
+
+    >>> a, b = Traits(frozenset({"examples/hello"}), False), Traits(frozenset({"examples/webapi"}), False)
+    >>> a.conflicts(b), a.conflicts(Traits(frozenset({"*"}), False)), a.conflicts(Traits(frozenset(), True))
+    (False, True, True)
+    """
+
+    examples: frozenset[str]
+    alone: bool
+
+    def conflicts(self, other: Traits) -> bool:
+        if self.alone or other.alone:
+            return True
+        if ("*" in self.examples and other.examples) or ("*" in other.examples and self.examples):
+            return True
+        return bool(self.examples & other.examples)
+
+
+def page_traits(root: Path, page: Path) -> Traits:
+    """The :class:`Traits` of ``page`` from its front matter (``depends:`` and ``measures:``)."""
+    from dockerlab.sphinxext import front_matter_depends, front_matter_measures
+
+    text = page.read_text(encoding="utf-8")
+    try:
+        depends, measures = front_matter_depends(text), front_matter_measures(text)
+    except FrontMatterError as err:
+        raise FrontMatterError(f"{page.relative_to(root)}: {err}.") from None
+    examples = {"*" if d == "examples" else d for d in depends if d == "examples" or d.startswith("examples/")}
+    return Traits(frozenset(examples), "time" in measures)
+
+
+def execution_order(root: Path, out: Path, pages: Sequence[Path]) -> list[Path]:
+    """The order in which :func:`startable` offers ``pages``: the pages that execute alone first (book order),
+    then the others slowest first by their last record (:data:`UNKNOWN_SECONDS` without one), so the long ones
+    do not start last."""
+    book = {p: i for i, p in enumerate(pages)}
+
+    def cost(page: Path) -> float:
+        record = read_record(out, docname(root, page))
+        return record.seconds if record else UNKNOWN_SECONDS
+
+    alone = [p for p in pages if page_traits(root, p).alone]
+    rest = sorted((p for p in pages if p not in alone), key=lambda p: (-cost(p), book[p]))
+    return [*alone, *rest]
+
+
+def startable(waiting: Sequence[str], running: Iterable[str], traits: dict[str, Traits], jobs: int) -> list[str]:
+    """Of ``waiting`` (in the order to offer them), the pages that may start now beside ``running``.
+
+    At most ``jobs`` pages execute at once; a page never starts beside one it conflicts with
+    (:meth:`Traits.conflicts`); and while the first waiting page must execute alone, nothing else starts
+    before it, so it is not overtaken forever.
+
+    >>> t = {"a": Traits(frozenset(), True), "b": Traits(frozenset({"x"}), False),
+    ...      "c": Traits(frozenset({"x"}), False), "d": Traits(frozenset({"y"}), False)}
+    >>> startable(["a", "b", "c", "d"], [], t, 2), startable(["b", "c", "d"], [], t, 2)
+    (['a'], ['b', 'd'])
+    >>> startable(["c", "d"], ["b"], t, 2), startable(["a", "d"], ["b"], t, 2)
+    (['d'], [])
+    """
+    chosen: list[str] = []
+    busy = list(running)
+    for doc in waiting:
+        if len(busy) >= max(1, jobs):
+            break
+        if any(traits[doc].conflicts(traits[other]) for other in busy):
+            if traits[doc].alone:
+                break  # it waits for the engine to be free; nothing overtakes it meanwhile
+            continue
+        chosen.append(doc)
+        busy.append(doc)
+        if traits[doc].alone:
+            break
+    return chosen
+
+
+def default_jobs() -> int:
+    """How many pages execute at once: ``$CH09_JOBS``, else 2 on a machine with two cores or more, else 1."""
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise DockerLabError(f"{JOBS_ENV} must be a whole number of pages, at least 1 (it is {value!r}).")
+        return int(value)
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 #: Seconds assumed for a page that has no record yet when balancing groups.

@@ -19,11 +19,13 @@ Alpine cannot be made from Debian packages; it is never faked (see :data:`UNAVAI
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -450,6 +452,25 @@ def ensure_base(
         return base_provenance(name, client)
     except ImageNotFound:
         pass
+    # Two pages executing at once may both find the base missing: one makes it, the other waits and keeps it.
+    with _base_lock(name, root):
+        try:
+            return base_provenance(name, client)
+        except ImageNotFound:
+            return _make_base(name, client, root, registry)
+
+
+@contextmanager
+def _base_lock(name: str, root: Path | None) -> Iterator[None]:
+    """An exclusive ``flock`` held while ``name`` is pulled or bootstrapped, per checkout and base."""
+    path = work_dir("bases", root) / (name.replace("/", "_").replace(":", "_") + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _make_base(name: str, client: Any, root: Path | None, registry: str | None) -> BaseImage:
     registry = registry if registry is not None else (os.environ.get("CH09_REGISTRY") or None)
     bootstrap = BOOTSTRAPPERS.get(name)
     if registry is None and name.startswith(BOOK_NAMESPACE) and bootstrap is not None:

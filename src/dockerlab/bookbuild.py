@@ -1,8 +1,9 @@
 """Build the book in two steps -- execute, then render -- and turn any failure into one clear sentence.
 
 1. **Execute** (:func:`execute_stale`): every notebook page whose artefact (``dockerlab.artefacts``) is
-   missing or stale is executed with nbclient, one at a time; the pages that finished keep their artefacts
-   whatever happens to a later one, so a failed or interrupted build costs only its page next time.
+   missing or stale is executed with nbclient in a child process, two at a time where they share no example
+   (a page that measures times alone); the pages that finished keep their artefacts whatever happens to
+   another one, so a failed or interrupted build costs only its page next time.
 2. **Render** (:func:`render`): ``sphinx-build -nW --keep-going`` builds the site from the artefacts and
    executes nothing (``dockerlab.sphinxext`` feeds them to myst-nb's cache and refuses a page without one).
 
@@ -30,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,14 +216,25 @@ def cell_timeout(source: Path) -> int:
 
 
 def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, force: list[Path] | None = None,
-                  log: TextIO | None = None) -> Failure | None:
+                  log: TextIO | None = None, jobs: int | None = None) -> Failure | None:
     """Execute every notebook page (or those in ``only``) whose artefact is missing or stale, and those in
-    ``force``, in book order, one at a time; return the first failure (later pages are not run) or ``None``.
+    ``force``; return the first failure or ``None``.
 
-    Each page that finishes keeps its artefact whatever happens to a later one. Every line printed goes to
-    ``log`` too.
+    Each page executes in a child process of its own, up to ``jobs`` (:func:`dockerlab.artefacts.default_jobs`)
+    at once, as :func:`dockerlab.artefacts.startable` allows: never two pages that build the same example, and a
+    page that measures a time (``measures: time``) with nothing else executing. After a failure no page starts;
+    those executing finish. Each page that finishes keeps its artefact whatever happens to another one. Every
+    line printed goes to ``log`` too.
     """
-    from dockerlab.artefacts import docname, notebook_pages, stale_pages
+    from dockerlab.artefacts import (
+        default_jobs,
+        docname,
+        execution_order,
+        notebook_pages,
+        page_traits,
+        stale_pages,
+        startable,
+    )
     from dockerlab.errors import NotebookError
 
     def say(line: str) -> None:
@@ -238,42 +251,66 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
         say(f"dockerlab: every notebook page asked for has a current artefact in {out / 'artefacts'}; "
             "nothing to execute.")
         return None
+    jobs = jobs or default_jobs()
     timeout = cell_timeout(source)
-    say(f"dockerlab: {len(todo)} of {len(pages)} notebook pages to execute: "
+    say(f"dockerlab: {len(todo)} of {len(pages)} notebook pages to execute, up to {jobs} at a time: "
         f"{', '.join(docname(source, p) for p in todo)}")
-    for page in todo:
-        rel = page.relative_to(source)
-        say(f"dockerlab: executing {rel} ...")
-        try:
-            record = _execute_in_child(source, out, page, timeout)
-        except NotebookError as err:
-            report = out / "reports" / f"{docname(source, page)}.err.log"
-            report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_text(err.report or str(err), encoding="utf-8")
-            say(f"dockerlab: {rel} failed; its traceback is in {report}")
-            return Failure(str(page), err.cell_error or str(err))
-        slow = ", ".join(f"{c.seconds:.0f} s in cell {c.index + 1} ({c.what})" for c in record.slowest(2))
-        say(f"dockerlab: executed {rel} in {record.seconds:.1f} s; slowest: {slow}")
-    return None
+    by_doc = {docname(source, p): p for p in todo}
+    traits = {doc: page_traits(source, page) for doc, page in by_doc.items()}
+    waiting = [docname(source, p) for p in execution_order(source, out, todo)]
+    running: dict[str, subprocess.Popen[str]] = {}
+    failure: Failure | None = None
+    try:
+        while waiting or running:
+            if failure is None:
+                for doc in startable(waiting, running, traits, jobs):
+                    waiting.remove(doc)
+                    lone = " (it measures times: nothing else executes meanwhile)" if traits[doc].alone else ""
+                    say(f"dockerlab: executing {by_doc[doc].relative_to(source)} ...{lone}")
+                    running[doc] = _start_child(source, out, by_doc[doc], timeout)
+            else:
+                waiting.clear()
+            done = [doc for doc, proc in running.items() if proc.poll() is not None]
+            if not done:
+                time.sleep(0.2)
+                continue
+            for doc in done:
+                proc = running.pop(doc)
+                rel = by_doc[doc].relative_to(source)
+                try:
+                    record = _finish_child(out, doc, proc.returncode)
+                except NotebookError as err:
+                    report = out / "reports" / f"{doc}.err.log"
+                    report.parent.mkdir(parents=True, exist_ok=True)
+                    report.write_text(err.report or str(err), encoding="utf-8")
+                    say(f"dockerlab: {rel} failed; its traceback is in {report}")
+                    failure = failure or Failure(str(by_doc[doc]), err.cell_error or str(err))
+                    continue
+                slow = ", ".join(f"{c.seconds:.0f} s in cell {c.index + 1} ({c.what})" for c in record.slowest(2))
+                say(f"dockerlab: executed {rel} in {record.seconds:.1f} s; slowest: {slow}")
+    except KeyboardInterrupt:
+        for proc in running.values():
+            _stop(proc)
+        raise
+    return failure
 
 
-def _execute_in_child(source: Path, out: Path, page: Path, timeout: int) -> Record:
-    """Execute ``page`` with ``python -m dockerlab.artefacts`` in a child process and return its record.
+def _start_child(source: Path, out: Path, page: Path, timeout: int) -> subprocess.Popen[str]:
+    """Start ``python -m dockerlab.artefacts`` on ``page``: a child of its own, as sphinx-build was, so Ctrl-C or
+    a kill ends the child (and its kernel's cell) while this process, the build, goes on to stop what is left
+    and sweep."""
+    from dockerlab.artefacts import docname, failure_path
 
-    A child of its own, as sphinx-build was: Ctrl-C or a kill ends the child (and its kernel's cell) while this
-    process, the build, goes on to stop what is left and sweep. A failure comes back as :class:`NotebookError`.
-    """
-    from dockerlab.artefacts import docname, failure_path, read_record
+    failure_path(out, docname(source, page)).unlink(missing_ok=True)
+    return subprocess.Popen([sys.executable, "-m", "dockerlab.artefacts", "--source", str(source), "--out",
+                             str(out), "--timeout", str(timeout), str(page)], text=True)
+
+
+def _finish_child(out: Path, doc: str, code: int) -> Record:
+    """The record a finished child left for ``doc``; its failure as :class:`NotebookError`."""
+    from dockerlab.artefacts import failure_path, read_record
     from dockerlab.errors import NotebookError
 
-    doc = docname(source, page)
-    proc = subprocess.Popen([sys.executable, "-m", "dockerlab.artefacts", "--source", str(source), "--out", str(out),
-                             "--timeout", str(timeout), str(page)], text=True)
-    try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        _stop(proc)
-        raise
     failed = failure_path(out, doc)
     if code != 0:
         try:

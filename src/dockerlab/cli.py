@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -188,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     p = _on_book(sub, "execute", "execute pages into artefacts (_build/artefacts), without rendering", _execute)
     p.add_argument("pages", nargs="*", help="docnames, paths or stems (default: every missing or stale one)")
     p.add_argument("--force", action="store_true", help="execute the named pages even when their artefact is current")
+    for each in (sub.choices["html"], sub.choices["build"], sub.choices["execute"]):
+        each.add_argument("--jobs", type=int, metavar="N",
+                          help="pages executing at once (default $CH09_JOBS, else 2 on two cores or more)")
     p = _on_book(sub, "render", "render the site from the artefacts; executes nothing", _render)
     p = _on_book(sub, "profile", "per page: where and when it executed, its seconds and its slowest cells", _profile)
     p.add_argument("--cells", type=int, default=3, help="slowest cells to list per page")
@@ -213,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # A plain `kill` stops a build the way Ctrl-C does, so its cleanup runs.
     signal.signal(signal.SIGTERM, _interrupt)
+    if getattr(args, "jobs", None) is not None:
+        if args.jobs < 1:
+            parser.error("--jobs must be at least 1")
+        os.environ["CH09_JOBS"] = str(args.jobs)
     try:
         return int(args.func(args))
     except DockerLabError as err:

@@ -46,6 +46,55 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache"}
 
 
+def front_matter(text: str) -> dict[str, Any]:
+    """The YAML front matter of a MyST page as a mapping ({} when it has none).
+
+    A front matter that is not YAML, or not a mapping, raises :class:`FrontMatterError` with one sentence.
+
+    >>> front_matter("---\\nmeasures: time\\n---\\n# x")
+    {'measures': 'time'}
+    """
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise FrontMatterError(f"its front matter is not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    if not isinstance(data, dict):
+        raise FrontMatterError("its front matter is not a mapping of keys to values")
+    return data
+
+
+#: What a page's ``measures:`` may say. A page that measures ``time`` executes with nothing else executing.
+MEASURES = ("time",)
+
+
+def front_matter_measures(text: str) -> list[str]:
+    """The ``measures`` list of a MyST page's front matter ([] when absent); anything but :data:`MEASURES`
+    raises :class:`FrontMatterError`.
+
+    >>> front_matter_measures("---\\nmeasures: [time]\\n---\\n")
+    ['time']
+    >>> try:
+    ...     front_matter_measures("---\\nmeasures: speed\\n---\\n")
+    ... except FrontMatterError as err:
+    ...     print(err)
+    its measures: says speed; a page can only say it measures time
+    """
+    value = front_matter(text).get("measures") or []
+    value = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FrontMatterError("its measures: must be a list of words, e.g. [time]")
+    unknown = [v for v in value if v not in MEASURES]
+    if unknown:
+        raise FrontMatterError(f"its measures: says {', '.join(unknown)}; a page can only say it measures "
+                               + " or ".join(MEASURES))
+    return list(value)
+
+
 def front_matter_depends(text: str) -> list[str]:
     """Return the ``depends`` list of a MyST page's front matter ([] when absent).
 
@@ -60,18 +109,7 @@ def front_matter_depends(text: str) -> list[str]:
     ...     print(err)
     its depends: is a mapping, not a list of folders
     """
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return []
-    try:
-        data = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        raise FrontMatterError(f"its front matter is not valid YAML{where}: {getattr(err, 'problem', err)}") from None
-    if not isinstance(data, dict):
-        raise FrontMatterError("its front matter is not a mapping of keys to values")
-    value = data.get("depends") or []
+    value = front_matter(text).get("depends") or []
     if isinstance(value, str):
         value = value.replace(",", " ").split()
     if not isinstance(value, list):
@@ -90,7 +128,9 @@ def check_pages(root: Path, pages: Iterable[Path]) -> None:
     for page in pages:
         rel = page.relative_to(root) if page.is_relative_to(root) else page
         try:
-            depends = front_matter_depends(page.read_text(encoding="utf-8"))
+            text = page.read_text(encoding="utf-8")
+            depends = front_matter_depends(text)
+            front_matter_measures(text)
         except FrontMatterError as err:
             raise FrontMatterError(f"{rel}: {err}.") from None
         missing = [d for d in depends if not (root / d).exists()]

@@ -223,3 +223,45 @@ def test_rendering_executed_nothing_and_read_every_page_from_its_artefact(built_
                   if "Using cached notebook" in line}
         assert {Path(p).resolve().relative_to(built_book.src.resolve()).with_suffix("").as_posix()
                 for p in cached} <= set(built_book.executed)
+
+
+def _timed_chapter(title: str, depends: list[str], seconds: float, *, measures_time: bool = False) -> str:
+    page = myst_notebook(title, depends, f"```{{code-cell}} ipython3\nimport time\n\ntime.sleep({seconds})\n```\n")
+    return page.replace("depends:\n", "measures: [time]\ndepends:\n") if measures_time else page
+
+
+def _interval(record) -> tuple[float, float]:
+    from datetime import datetime
+
+    return datetime.fromisoformat(record.start).timestamp(), datetime.fromisoformat(record.end).timestamp()
+
+
+def test_pages_execute_two_at_a_time_but_never_beside_one_that_measures_time(tmp_path: Path) -> None:
+    """``dockerlab execute`` with two jobs: pages that build different examples overlap in time; two pages that
+    build the same example never do; and a page that says ``measures: [time]`` overlaps no other page."""
+    src = tmp_path / "src"
+    (src / "chapters").mkdir(parents=True)
+    shutil.copy2(ROOT / "conf.py", src / "conf.py")
+    shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("x", "y"):
+        (src / "examples" / name).mkdir(parents=True)
+        (src / "examples" / name / "f.txt").write_text(name)
+    pages = {"p-x-long": (["examples/x"], 4.0, False), "q-y-long": (["examples/y"], 4.0, False),
+             "r-x-short": (["examples/x"], 1.0, False), "s-times": (["examples/y"], 1.0, True)}
+    for stem, (depends, seconds, timed) in pages.items():
+        (src / "chapters" / f"{stem}.md").write_text(_timed_chapter(stem, depends, seconds, measures_time=timed))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "dockerlab", "execute", "--jobs", "2", "--source", str(src),
+                           "--out", str(out)], cwd=src, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(src / "src"), "CH09_ROOT": str(src)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    spans = {doc.split("/")[-1]: _interval(r) for doc, r in records(src, out) if r}
+    assert sorted(spans) == sorted(pages)
+
+    def overlap(a: str, b: str) -> bool:
+        return spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]
+
+    assert overlap("p-x-long", "q-y-long")  # nothing shared: they ran side by side
+    assert not overlap("p-x-long", "r-x-short")  # both build examples/x
+    assert not any(overlap("s-times", other) for other in pages if other != "s-times")
+    assert "s-times.md ... (it measures times: nothing else executes meanwhile)" in proc.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,42 @@ def test_no_page_imports_the_build_tooling() -> None:
     for page in artefacts.notebook_pages(ROOT):
         used = set(re.findall(r"dockerlab\.(\w+)", page.read_text(encoding="utf-8")))
         assert not used & tooling, f"{page.name} imports {used & tooling}: it would be an input of the page"
+
+
+#: What a cell writes when it reads a stopwatch: a build's or a pull's seconds, a step's, a clock.
+_TIMES = re.compile(r"\.seconds\b|perf_counter|step_seconds\(|monotonic\(")
+
+
+def test_every_page_that_measures_a_time_says_so_and_executes_alone() -> None:
+    """A page whose cells read a stopwatch says ``measures: [time]`` in its front matter, so the build executes it
+    with no other page executing; the others do not say it (they may execute beside another page)."""
+    from tests.conftest import ROOT
+
+    for page in artefacts.notebook_pages(ROOT):
+        timed = bool(_TIMES.search(page.read_text(encoding="utf-8")))
+        assert artefacts.page_traits(ROOT, page).alone == timed, (
+            f"{page.name}: {'reads' if timed else 'reads no'} stopwatch but "
+            f"{'does not say' if timed else 'says'} measures: [time]")
+
+
+def test_pages_that_build_the_same_example_never_execute_together() -> None:
+    from tests.conftest import ROOT
+
+    pages = {artefacts.docname(ROOT, p): artefacts.page_traits(ROOT, p) for p in artefacts.notebook_pages(ROOT)}
+    assert pages["chapters/04-1-multistage"].conflicts(pages["chapters/04-3-reproducible"])  # examples/webapi
+    assert not pages["chapters/04-1-multistage"].conflicts(pages["chapters/04-4-python"])
+    assert pages["chapters/04-9-closing"].conflicts(pages["chapters/04-4-python"])  # it lists all of examples/
+    assert pages["chapters/01-why-small"].conflicts(pages["status"])  # 01 measures times
+
+
+def test_a_bad_measures_or_jobs_value_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockerlab.errors import DockerLabError, FrontMatterError
+
+    root = _book(tmp_path, SLEEPS)
+    page = root / "chapters" / "a.md"
+    page.write_text(page.read_text().replace("depends:", "measures: speed\ndepends:"))
+    with pytest.raises(FrontMatterError, match=r"^chapters/a.md: its measures: says speed; a page can only say"):
+        artefacts.page_traits(root, page)
+    monkeypatch.setenv("CH09_JOBS", "two")
+    with pytest.raises(DockerLabError, match=r"^CH09_JOBS must be a whole number of pages, at least 1 \(it is 'two'\)"):
+        artefacts.default_jobs()
