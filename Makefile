@@ -7,20 +7,25 @@ PY     := $(VENV)/bin/python
 OUT    := _build
 
 .DEFAULT_GOAL := help
-.PHONY: help html profile alone test checks unit integration book lab notebooks deps engine venv bases clean clean-docker ci-rehearsal
+.PHONY: help html profile alone test checks unit integration book lab notebooks deps test-deps engine venv bases clean clean-docker ci-rehearsal
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-html: venv ## Build the book into _build/html (set-up included): execute stale pages, then render
-	@# One command under the checkout's lock: a second make html is refused before it removes anything,
-	@# and a failed set-up leaves no older site looking current. HTML_ARGS passes options (--force PAGE...).
+html: ## Build the book into _build/html (set-up included): execute stale pages, then render
+	@# The system packages and the virtualenv need nothing of each other: both are made at once (the packages'
+	@# output is shown when they are done). Then one command under the checkout's lock: a second make html is
+	@# refused before it removes anything, and a failed set-up leaves no older site looking current.
+	@# HTML_ARGS passes options (--force PAGE..., --jobs N).
+	@log=$$(mktemp /tmp/ch09-install-deps.XXXXXX); scripts/install-deps >"$$log" 2>&1 & deps=$$!; \
+	  $(MAKE) --no-print-directory venv || { kill $$deps 2>/dev/null; rm -f "$$log"; exit 1; }; \
+	  wait $$deps; code=$$?; cat "$$log" >&2; rm -f "$$log"; exit $$code
 	$(PY) -m dockerlab html --out $(OUT) $(HTML_ARGS)
 
 profile: venv ## Per page: where and when it executed, its seconds and its slowest cells (from the artefacts)
 	@$(PY) -m dockerlab profile --out $(OUT)
 
-test: venv checks engine bases ## The tests in tiers (unit, integration, book, clean-slate); reads make html's build when current
+test: venv checks engine bases test-deps ## The tests in tiers (unit, integration, book, clean-slate); reads make html's build when current
 	$(PY) -m pytest -m "not alone"
 
 alone: venv engine bases ## Every page executed alone after make clean-docker, as a docker-group reader (slow)
@@ -37,7 +42,7 @@ unit: checks ## The checks, then the unit tests (no Docker engine needed)
 integration: venv engine bases ## Integration tests against the real engine
 	$(PY) -m pytest -m "engine and not book"
 
-book: venv engine bases ## Build the site in a temp dir and check what a reader sees
+book: venv engine bases test-deps ## Build the site in a temp dir and check what a reader sees
 	$(PY) -m pytest -m book
 
 lab: venv engine bases ## Open the chapters as notebooks in JupyterLab (jupytext); LAB_ARGS passes options
@@ -49,6 +54,9 @@ notebooks: venv engine bases ## Execute every chapter as a notebook (nbclient) i
 
 deps: ## System packages (docker.io, golang-go, debootstrap, ...) when root on Debian
 	scripts/install-deps
+
+test-deps: ## System packages only the tests need (the browser the page tests drive) when root on Debian
+	scripts/install-deps --tests
 
 engine: deps ## Make sure a Docker engine answers (installs and starts dockerd if needed)
 	scripts/ensure-docker

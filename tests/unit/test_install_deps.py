@@ -51,14 +51,14 @@ def fakes(tmp_path: Path):
 
 
 def run(fakes: Path, version_id: str, *, engine_answers: bool = False, distro: str = "debian",
-        unavailable: str = "", stderr: list[str] | None = None) -> list[str]:
+        unavailable: str = "", stderr: list[str] | None = None, args: tuple[str, ...] = ()) -> list[str]:
     os_release = fakes / "os-release"
     os_release.write_text(f"ID={distro}\nVERSION_ID=\"{version_id}\"\n")
     if engine_answers:
         (fakes / "bin" / "docker").write_text("#!/bin/sh\nexit 0\n")
     env = {**os.environ, "PATH": f"{fakes / 'bin'}:{os.environ['PATH']}", "FAKE_LOG": str(fakes / "log"),
            "CH09_OS_RELEASE": str(os_release), "CH09_APT_LOG": str(fakes / "apt.log"), "FAKE_UNAVAILABLE": unavailable}
-    proc = subprocess.run([str(ROOT / "scripts" / "install-deps")], capture_output=True, text=True, env=env,
+    proc = subprocess.run([str(ROOT / "scripts" / "install-deps"), *args], capture_output=True, text=True, env=env,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     if stderr is not None:
@@ -87,8 +87,24 @@ def test_debian_12_takes_exactly_the_engine_from_debian_13_with_a_private_apt_st
     # Everything else comes from the machine's own sources: no private state, no .deb files.
     rest = installs[1].split()
     assert not any(".deb" in w or "Dir::" in w for w in rest)
-    assert {"golang-go", "skopeo", "docker-registry", "chromium"} <= set(rest)
+    assert {"golang-go", "skopeo", "docker-registry"} <= set(rest)
     assert not set(ENGINE) & set(rest)
+    assert "chromium" not in rest  # only the tests need the browser: make html does not wait for it
+
+
+def test_the_tests_packages_are_only_the_browser(fakes: Path) -> None:
+    calls = run(fakes, "12", args=("--tests",))
+    installs = [c.split() for c in calls if c.startswith("install ")]
+    assert [words[-1] for words in installs] == ["chromium"]
+    assert not any("Dir::Etc::SourceList=" in c for c in calls)  # the engine is not its business
+
+
+def test_an_unknown_argument_is_one_sentence(fakes: Path) -> None:
+    proc = subprocess.run([str(ROOT / "scripts" / "install-deps"), "--test"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("install-deps: error: unknown argument --test; the only option is --tests "
+                                   "(the packages only the tests need).")
 
 
 def test_debian_13_installs_the_ordinary_packages(fakes: Path) -> None:
@@ -106,8 +122,12 @@ def test_an_engine_that_already_answers_is_used_as_it_is(fakes: Path) -> None:
 
 def test_ubuntu_with_its_own_engine_skips_what_its_apt_does_not_offer(fakes: Path) -> None:
     said: list[str] = []
-    calls = run(fakes, "24.04", engine_answers=True, distro="ubuntu", unavailable="chromium", stderr=said)
+    calls = run(fakes, "24.04", engine_answers=True, distro="ubuntu", unavailable="skopeo", stderr=said)
     install = next(c for c in calls if c.startswith("install "))
-    assert "chromium" not in install.split() and "skopeo" in install.split()
+    assert "skopeo" not in install.split() and "golang-go" in install.split()
     assert not any(set(ENGINE) & set(c.split()) for c in calls)
+    assert "install-deps: warning: this system's apt offers no skopeo; skipping." in said
+    said.clear()
+    calls = run(fakes, "24.04", engine_answers=True, distro="ubuntu", unavailable="chromium", stderr=said,
+                args=("--tests",))
     assert "install-deps: warning: this system's apt offers no chromium; skipping." in said
