@@ -11,8 +11,9 @@ folder and writes two files under ``<out>/artefacts/``:
 An artefact is *current* while the digest it records equals :func:`page_digest` of the checkout now.
 Rendering (``dockerlab.sphinxext``) builds the site from current artefacts and executes nothing; ``make html``
 executes the pages whose artefact is missing or stale first (:func:`stale_pages`), each in a process of its own
-and two at a time (:func:`startable`: never two that build the same example, and a page that measures a time
-alone), so a failed or interrupted page costs only that page: the others keep theirs.
+and two at a time (:func:`startable`: never two that build the same example; a cell of a page that measures
+times holds the engine alone, :func:`engine_turn`), so a failed or interrupted page costs only that page: the
+others keep theirs.
 
 The files are written to a temporary name and renamed, the record last, so a killed execution never leaves
 an artefact that looks current.
@@ -20,6 +21,7 @@ an artefact that looks current.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +29,8 @@ import platform
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,6 +149,11 @@ class Cell:
     index: int
     seconds: float
     what: str
+    #: When it started and ended (UTC, ISO 8601; "" in records made before they were kept).
+    start: str = ""
+    end: str = ""
+    #: Whether it held the engine alone (:func:`engine_turn`): a cell of a page that measures times.
+    alone: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,7 +179,8 @@ class Record:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
-        cells = [Cell(int(c["index"]), float(c["seconds"]), str(c["what"])) for c in data.get("cells", [])]
+        cells = [Cell(int(c["index"]), float(c["seconds"]), str(c["what"]), str(c.get("start", "")),
+                      str(c.get("end", "")), bool(c.get("alone", False))) for c in data.get("cells", [])]
         return cls(str(data["page"]), str(data["digest"]), {str(k): str(v) for k, v in data["inputs"].items()},
                    str(data["engine"]), str(data["buildx"]), {str(k): str(v) for k, v in data["machine"].items()},
                    str(data["where"]), str(data["user"]), str(data["start"]), str(data["end"]),
@@ -234,14 +243,53 @@ def cell_summary(source: str, width: int = 60) -> str:
     return lines[0] if lines else "(empty)"
 
 
-def _seconds(meta: dict[str, Any]) -> float | None:
+def _span(meta: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """When a cell started and ended, from nbclient's timing metadata (``record_timing``)."""
     timing = meta.get("execution") or {}
     start, end = timing.get("iopub.execute_input") or timing.get("shell.execute_reply.started"), \
         timing.get("shell.execute_reply")
     if not start or not end:
         return None
     parse = datetime.fromisoformat
-    return max(0.0, (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds())
+    return parse(start.replace("Z", "+00:00")), parse(end.replace("Z", "+00:00"))
+
+
+#: The tag of a cell, on a page that measures times, that measures none itself: it executes beside other pages.
+UNTIMED_TAG = "untimed"
+#: Where the engine's turns are taken (:func:`engine_turn`), under the build output.
+TURNS = "run/turns"
+
+
+@contextmanager
+def engine_turn(folder: Path, *, alone: bool) -> Iterator[None]:
+    """Hold the engine for one cell: shared with the cells of other pages, or ``alone``.
+
+    A reader-writer lock of two ``flock`` files in ``folder``: a cell takes ``turn.lock`` to queue, then
+    ``engine.lock`` shared (and lets the queue go) or exclusive (and keeps the queue until it is done). So a
+    cell that measures a time waits for the cells executing elsewhere to end, no new cell starts meanwhile,
+    and it cannot wait forever behind a stream of shared ones. The kernel drops both when the process ends,
+    however it ends.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> with engine_turn(d, alone=False), engine_turn(d, alone=False):  # shared turns do not exclude each other
+    ...     print("two at once")
+    two at once
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    fds = []
+    try:
+        for name in ("turn.lock", "engine.lock"):
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o666)
+            fds.append(fd)
+        turn, engine = fds
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        fcntl.flock(engine, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(turn, fcntl.LOCK_UN)
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)  # closing releases its flock
 
 
 def _versions() -> tuple[str, str]:
@@ -302,8 +350,24 @@ def execute_page(root: Path, out: Path, page: Path, timeout: int = CELL_TIMEOUT)
     inputs = page_inputs(root, page)
     digest = page_digest(root, page)  # before running: an edit made meanwhile must not look executed
     notebook = read_as_myst_nb(page)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=True,
-                            resources={"metadata": {"path": str(page.parent)}})
+    timed_page = page_traits(root, page).times
+    turns = out / TURNS
+
+    class TurnTaking(NotebookClient):
+        """Each code cell executes holding its turn on the engine (:func:`engine_turn`)."""
+
+        async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
+                                     store_history: bool = True) -> Any:
+            if cell.cell_type != "code" or not cell.source.strip():
+                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            with engine_turn(turns, alone=is_alone(cell)):
+                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    def is_alone(cell: Any) -> bool:
+        return timed_page and UNTIMED_TAG not in cell.metadata.get("tags", [])
+
+    client = TurnTaking(notebook, timeout=timeout, kernel_name="python3", record_timing=True,
+                        resources={"metadata": {"path": str(page.parent)}})
     start, began = _now(), time.monotonic()
     try:
         client.execute()
@@ -325,11 +389,14 @@ def execute_page(root: Path, out: Path, page: Path, timeout: int = CELL_TIMEOUT)
     cells = []
     code = [c for c in notebook.cells if c.cell_type == "code"]
     for index, cell in enumerate(code):
-        spent = _seconds(cell.metadata)
+        span = _span(cell.metadata)
         # The timing lives in the record: jupyter-cache hashes cell metadata, so the notebook keeps none.
         cell.metadata.pop("execution", None)
-        if spent is not None:
-            cells.append(Cell(index, round(spent, 2), cell_summary(cell.source)))
+        if span is not None:
+            began_at, ended_at = span
+            cells.append(Cell(index, round(max(0.0, (ended_at - began_at).total_seconds()), 2),
+                              cell_summary(cell.source), began_at.isoformat(timespec="milliseconds"),
+                              ended_at.isoformat(timespec="milliseconds"), is_alone(cell)))
     engine, buildx = _versions()
     record = Record(page=f"{doc}.md", digest=digest, inputs=inputs, engine=engine, buildx=buildx,
                     machine=machine(), where=os.environ.get(WHERE_ENV) or f"local ({socket.gethostname()})",
@@ -374,24 +441,22 @@ def profile_text(root: Path, out: Path, cells: int = 3) -> str:
 
 @dataclass(frozen=True)
 class Traits:
-    """What decides which pages may execute at the same time on one engine.
+    """What decides which pages may execute at the same time on one engine, and in which order.
 
     ``examples`` are the example folders a page's ``depends:`` lists (``*`` for the whole ``examples``
     folder): two pages that build the same example build the same tags and staged contexts, so they never
-    execute together. ``alone`` is a page whose front matter says ``measures: time``: a time is measured with
-    nothing else executing, so such a page executes with no other page.
+    execute together. ``times`` is a page whose front matter says ``measures: time``: each of its code cells
+    (but those tagged :data:`UNTIMED_TAG`) executes holding the engine alone (:func:`engine_turn`).
 
-    >>> a, b = Traits(frozenset({"examples/hello"}), False), Traits(frozenset({"examples/webapi"}), False)
-    >>> a.conflicts(b), a.conflicts(Traits(frozenset({"*"}), False)), a.conflicts(Traits(frozenset(), True))
+    >>> a, b = Traits(frozenset({"examples/hello"}), False), Traits(frozenset({"examples/webapi"}), True)
+    >>> a.conflicts(b), a.conflicts(Traits(frozenset({"*"}), False)), a.conflicts(a)
     (False, True, True)
     """
 
     examples: frozenset[str]
-    alone: bool
+    times: bool
 
     def conflicts(self, other: Traits) -> bool:
-        if self.alone or other.alone:
-            return True
         if ("*" in self.examples and other.examples) or ("*" in other.examples and self.examples):
             return True
         return bool(self.examples & other.examples)
@@ -411,33 +476,30 @@ def page_traits(root: Path, page: Path) -> Traits:
 
 
 def execution_order(root: Path, out: Path, pages: Sequence[Path]) -> list[Path]:
-    """The order in which :func:`startable` offers ``pages``: the pages that execute alone first (book order),
-    then the others slowest first by their last record (:data:`UNKNOWN_SECONDS` without one), so the long ones
-    do not start last."""
+    """The order in which :func:`startable` offers ``pages``: the pages that measure times first (book order),
+    while the engine has the least else to do, then the others slowest first by their last record
+    (:data:`UNKNOWN_SECONDS` without one), so the long ones do not start last."""
     book = {p: i for i, p in enumerate(pages)}
+    hints = expected_seconds(root)
 
     def cost(page: Path) -> float:
-        record = read_record(out, docname(root, page))
-        return record.seconds if record else UNKNOWN_SECONDS
+        return _cost(root, out, page, hints)
 
-    alone = [p for p in pages if page_traits(root, p).alone]
-    rest = sorted((p for p in pages if p not in alone), key=lambda p: (-cost(p), book[p]))
-    return [*alone, *rest]
+    timed = [p for p in pages if page_traits(root, p).times]
+    rest = sorted((p for p in pages if p not in timed), key=lambda p: (-cost(p), book[p]))
+    return [*timed, *rest]
 
 
 def startable(waiting: Sequence[str], running: Iterable[str], traits: dict[str, Traits], jobs: int) -> list[str]:
-    """Of ``waiting`` (in the order to offer them), the pages that may start now beside ``running``.
+    """Of ``waiting`` (in the order to offer them), the pages that may start now beside ``running``: at most
+    ``jobs`` at once, and never one beside a page it conflicts with (:meth:`Traits.conflicts`).
 
-    At most ``jobs`` pages execute at once; a page never starts beside one it conflicts with
-    (:meth:`Traits.conflicts`); and while the first waiting page must execute alone, nothing else starts
-    before it, so it is not overtaken forever.
-
-    >>> t = {"a": Traits(frozenset(), True), "b": Traits(frozenset({"x"}), False),
-    ...      "c": Traits(frozenset({"x"}), False), "d": Traits(frozenset({"y"}), False)}
-    >>> startable(["a", "b", "c", "d"], [], t, 2), startable(["b", "c", "d"], [], t, 2)
-    (['a'], ['b', 'd'])
-    >>> startable(["c", "d"], ["b"], t, 2), startable(["a", "d"], ["b"], t, 2)
-    (['d'], [])
+    >>> t = {"b": Traits(frozenset({"x"}), False), "c": Traits(frozenset({"x"}), False),
+    ...      "d": Traits(frozenset({"y"}), True), "e": Traits(frozenset({"z"}), False)}
+    >>> startable(["b", "c", "d", "e"], [], t, 2), startable(["c", "d", "e"], ["b"], t, 2)
+    (['b', 'd'], ['d'])
+    >>> startable(["c", "e"], ["b"], t, 3)
+    ['e']
     """
     chosen: list[str] = []
     busy = list(running)
@@ -445,13 +507,9 @@ def startable(waiting: Sequence[str], running: Iterable[str], traits: dict[str, 
         if len(busy) >= max(1, jobs):
             break
         if any(traits[doc].conflicts(traits[other]) for other in busy):
-            if traits[doc].alone:
-                break  # it waits for the engine to be free; nothing overtakes it meanwhile
             continue
         chosen.append(doc)
         busy.append(doc)
-        if traits[doc].alone:
-            break
     return chosen
 
 
@@ -465,8 +523,74 @@ def default_jobs() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
+def timed_overlaps(found: Sequence[tuple[str, Record | None]]) -> tuple[int, list[str]]:
+    """How many cells of ``found`` held the engine alone, and each overlap of one of them with a cell of another
+    page executed on the same machine (none, when every time was measured with nothing else executing).
+
+    >>> a = Record("a.md", "", {}, "", "", {"host": "h"}, "w", "", "", "", 1.0,
+    ...            [Cell(0, 1.0, "t", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:02+00:00", True)])
+    >>> b = Record("b.md", "", {}, "", "", {"host": "h"}, "w", "", "", "", 1.0,
+    ...            [Cell(3, 1.0, "u", "2026-01-01T00:00:01+00:00", "2026-01-01T00:00:03+00:00", False)])
+    >>> timed_overlaps([("a", a), ("b", b)])
+    (1, ['a cell 1 and b cell 4'])
+    """
+    def span(cell: Cell) -> tuple[float, float] | None:
+        if not cell.start or not cell.end:
+            return None
+        return datetime.fromisoformat(cell.start).timestamp(), datetime.fromisoformat(cell.end).timestamp()
+
+    present = [(doc, r) for doc, r in found if r is not None]
+    count, overlaps = 0, []
+    for doc, record in present:
+        for cell in (c for c in record.cells if c.alone):
+            count += 1
+            mine = span(cell)
+            if mine is None:
+                continue
+            for other_doc, other in present:
+                if other_doc == doc or (other.where, other.machine.get("host")) != (record.where,
+                                                                                    record.machine.get("host")):
+                    continue
+                for theirs in other.cells:
+                    them = span(theirs)
+                    if them is not None and mine[0] < them[1] and them[0] < mine[1]:
+                        overlaps.append(f"{doc} cell {cell.index + 1} and {other_doc} cell {theirs.index + 1}")
+    return count, overlaps
+
+
 #: Seconds assumed for a page that has no record yet when balancing groups.
 UNKNOWN_SECONDS = 60.0
+
+
+#: Each page's seconds in the last cold build, committed (as pytest-split keeps test durations), so a fresh clone
+#: with no artefacts still starts its long pages first and the CI plan is balanced from the first run.
+#: ``python -m dockerlab profile --save`` rewrites it from the artefacts.
+SECONDS_FILE = "execution-seconds.json"
+
+
+def expected_seconds(root: Path) -> dict[str, float]:
+    """The committed seconds of each page (:data:`SECONDS_FILE`), {} when there is none or it does not read."""
+    try:
+        data = json.loads((root / SECONDS_FILE).read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def _cost(root: Path, out: Path, page: Path, hints: dict[str, float]) -> float:
+    """What executing ``page`` is expected to take: its last record, else the committed figure, else a guess."""
+    doc = docname(root, page)
+    record = read_record(out, doc)
+    return record.seconds if record else hints.get(doc, UNKNOWN_SECONDS)
+
+
+def save_seconds(root: Path, out: Path) -> Path:
+    """Write :data:`SECONDS_FILE` from the artefacts' records (pages without one keep their old figure)."""
+    figures = expected_seconds(root)
+    figures.update({doc: round(record.seconds, 1) for doc, record in records(root, out) if record is not None})
+    path = root / SECONDS_FILE
+    _write_atomically(path, json.dumps(dict(sorted(figures.items())), indent=1) + "\n")
+    return path
 
 
 def plan_groups(root: Path, out: Path, groups: int, pages: Sequence[Path] | None = None) -> list[list[str]]:
@@ -484,10 +608,8 @@ def plan_groups(root: Path, out: Path, groups: int, pages: Sequence[Path] | None
         raise ValueError("groups must be at least 1")
     chosen = list(notebook_pages(root) if pages is None else pages)
     order = {docname(root, p): i for i, p in enumerate(chosen)}
-    cost = {}
-    for page in chosen:
-        record = read_record(out, docname(root, page))
-        cost[docname(root, page)] = record.seconds if record else UNKNOWN_SECONDS
+    hints = expected_seconds(root)
+    cost = {docname(root, page): _cost(root, out, page, hints) for page in chosen}
     bins: list[list[str]] = [[] for _ in range(min(groups, len(chosen)))]
     load = [0.0] * len(bins)
     for doc in sorted(cost, key=lambda d: (-cost[d], order[d])):

@@ -2,8 +2,8 @@
 
 1. **Execute** (:func:`execute_stale`): every notebook page whose artefact (``dockerlab.artefacts``) is
    missing or stale is executed with nbclient in a child process, two at a time where they share no example
-   (a page that measures times alone); the pages that finished keep their artefacts whatever happens to
-   another one, so a failed or interrupted build costs only its page next time.
+   (a cell of a page that measures times holds the engine alone); the pages that finished keep their
+   artefacts whatever happens to another one, so a failed or interrupted build costs only its page next time.
 2. **Render** (:func:`render`): ``sphinx-build -nW --keep-going`` builds the site from the artefacts and
    executes nothing (``dockerlab.sphinxext`` feeds them to myst-nb's cache and refuses a page without one).
 
@@ -221,8 +221,9 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
     ``force``; return the first failure or ``None``.
 
     Each page executes in a child process of its own, up to ``jobs`` (:func:`dockerlab.artefacts.default_jobs`)
-    at once, as :func:`dockerlab.artefacts.startable` allows: never two pages that build the same example, and a
-    page that measures a time (``measures: time``) with nothing else executing. After a failure no page starts;
+    at once, as :func:`dockerlab.artefacts.startable` allows: never two pages that build the same example. A
+    page that measures times (``measures: time``) executes each cell holding the engine alone
+    (:func:`dockerlab.artefacts.engine_turn`): nothing else executes while it measures. After a failure no page starts;
     those executing finish. Each page that finishes keeps its artefact whatever happens to another one. Every
     line printed goes to ``log`` too.
     """
@@ -265,7 +266,7 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
             if failure is None:
                 for doc in startable(waiting, running, traits, jobs):
                     waiting.remove(doc)
-                    lone = " (it measures times: nothing else executes meanwhile)" if traits[doc].alone else ""
+                    lone = " (it measures times: its cells hold the engine alone)" if traits[doc].times else ""
                     say(f"dockerlab: executing {by_doc[doc].relative_to(source)} ...{lone}")
                     running[doc] = _start_child(source, out, by_doc[doc], timeout)
             else:

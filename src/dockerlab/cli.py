@@ -99,9 +99,12 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from dockerlab.artefacts import profile_text
+    from dockerlab.artefacts import profile_text, save_seconds
 
-    print(profile_text(Path(args.source).resolve(), Path(args.out), cells=args.cells))
+    root = Path(args.source).resolve()
+    print(profile_text(root, Path(args.out), cells=args.cells))
+    if args.save:
+        print(f"wrote each page's seconds to {save_seconds(root, Path(args.out))}")
     return 0
 
 
@@ -195,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     p = _on_book(sub, "render", "render the site from the artefacts; executes nothing", _render)
     p = _on_book(sub, "profile", "per page: where and when it executed, its seconds and its slowest cells", _profile)
     p.add_argument("--cells", type=int, default=3, help="slowest cells to list per page")
+    p.add_argument("--save", action="store_true",
+                   help="also write each page's seconds to execution-seconds.json (the order a fresh clone uses)")
     p = _on_book(sub, "plan", "print the CI matrix: groups of pages of about equal execution time (JSON)", _plan)
     p.add_argument("pages", nargs="*", help="the pages to plan (default: every notebook page)")
     p.add_argument("--groups", type=int, default=4)

@@ -271,7 +271,7 @@ class ExecutionProfile(SphinxDirective):
     option_spec = {"cells": directives.positive_int}
 
     def run(self) -> list[nodes.Node]:
-        from dockerlab.artefacts import records
+        from dockerlab.artefacts import records, timed_overlaps
 
         _profile_pages(self.env).add(self.env.docname)
         app = self.env.app
@@ -289,7 +289,15 @@ class ExecutionProfile(SphinxDirective):
             if not one_engine:
                 where += f"<br>엔진 {record.engine}"
             rows.append(f"| {doc} | {where} | {record.seconds:.1f}초 | {slow} |")
-        head = (f"모든 페이지를 같은 엔진({engines[0]})에서 실행했습니다.\n\n" if one_engine else "")
+        head = (f"모든 페이지를 같은 엔진({engines[0]})에서 실행했습니다." if one_engine else "")
+        timed, overlaps = timed_overlaps(found)
+        if overlaps:
+            logger.warning("a cell that measures times executed beside another page's cell: %s",
+                           "; ".join(overlaps[:5]), location=self.env.docname)
+        elif timed:
+            head += (f" 시간을 잰 셀 {timed}개는 모두 다른 페이지의 셀이 하나도 실행되지 않는 동안 실행되었습니다"
+                     "(실행 기록에 남은 셀마다의 시작·끝 시각으로 확인).")
+        head = head.strip() + "\n\n" if head else ""
         text = (head + "| 페이지 | 실행한 곳과 시작 시각 (UTC) | 실행 시간 | 가장 오래 걸린 셀 |\n"
                 "|---|---|--:|---|\n" + "\n".join(rows) + "\n")
         container = nodes.container(classes=["execution-profile"])

@@ -225,43 +225,55 @@ def test_rendering_executed_nothing_and_read_every_page_from_its_artefact(built_
                 for p in cached} <= set(built_book.executed)
 
 
-def _timed_chapter(title: str, depends: list[str], seconds: float, *, measures_time: bool = False) -> str:
-    page = myst_notebook(title, depends, f"```{{code-cell}} ipython3\nimport time\n\ntime.sleep({seconds})\n```\n")
+def _sleeping_chapter(title: str, depends: list[str], cells: list[tuple[float, bool]], *,
+                      measures_time: bool = False) -> str:
+    """A page of cells that sleep (seconds, tagged ``untimed``), for the scheduling test."""
+    body = "".join("```{code-cell} ipython3\n" + (":tags: [untimed]\n" if untimed else "")
+                   + f"import time\n\ntime.sleep({seconds})\n```\n\n" for seconds, untimed in cells)
+    page = myst_notebook(title, depends, body)
     return page.replace("depends:\n", "measures: [time]\ndepends:\n") if measures_time else page
 
 
-def _interval(record) -> tuple[float, float]:
+def _span(start: str, end: str) -> tuple[float, float]:
     from datetime import datetime
 
-    return datetime.fromisoformat(record.start).timestamp(), datetime.fromisoformat(record.end).timestamp()
+    return datetime.fromisoformat(start).timestamp(), datetime.fromisoformat(end).timestamp()
 
 
-def test_pages_execute_two_at_a_time_but_never_beside_one_that_measures_time(tmp_path: Path) -> None:
-    """``dockerlab execute`` with two jobs: pages that build different examples overlap in time; two pages that
-    build the same example never do; and a page that says ``measures: [time]`` overlaps no other page."""
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def test_pages_execute_side_by_side_but_a_timed_cell_holds_the_engine_alone(tmp_path: Path) -> None:
+    """``dockerlab execute --jobs 3``: pages that build different examples overlap in time; two that build the same
+    example never do; on a page that says ``measures: [time]``, a cell not tagged ``untimed`` overlaps no cell of
+    any other page, and the records say which cells held the engine alone."""
     src = tmp_path / "src"
     (src / "chapters").mkdir(parents=True)
     shutil.copy2(ROOT / "conf.py", src / "conf.py")
     shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("x", "y"):
+    for name in ("x", "y", "z"):
         (src / "examples" / name).mkdir(parents=True)
         (src / "examples" / name / "f.txt").write_text(name)
-    pages = {"p-x-long": (["examples/x"], 4.0, False), "q-y-long": (["examples/y"], 4.0, False),
-             "r-x-short": (["examples/x"], 1.0, False), "s-times": (["examples/y"], 1.0, True)}
-    for stem, (depends, seconds, timed) in pages.items():
-        (src / "chapters" / f"{stem}.md").write_text(_timed_chapter(stem, depends, seconds, measures_time=timed))
+    pages = {"p-x-long": (["examples/x"], [(1.5, False), (1.5, False)], False),
+             "q-y-long": (["examples/y"], [(1.5, False), (1.5, False)], False),
+             "r-x-short": (["examples/x"], [(0.5, False)], False),
+             "s-times": (["examples/z"], [(1.5, True), (1.0, False)], True)}
+    for stem, (depends, cells, timed) in pages.items():
+        (src / "chapters" / f"{stem}.md").write_text(_sleeping_chapter(stem, depends, cells, measures_time=timed))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "dockerlab", "execute", "--jobs", "2", "--source", str(src),
+    proc = subprocess.run([sys.executable, "-m", "dockerlab", "execute", "--jobs", "3", "--source", str(src),
                            "--out", str(out)], cwd=src, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(src / "src"), "CH09_ROOT": str(src)})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    spans = {doc.split("/")[-1]: _interval(r) for doc, r in records(src, out) if r}
-    assert sorted(spans) == sorted(pages)
-
-    def overlap(a: str, b: str) -> bool:
-        return spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]
-
-    assert overlap("p-x-long", "q-y-long")  # nothing shared: they ran side by side
-    assert not overlap("p-x-long", "r-x-short")  # both build examples/x
-    assert not any(overlap("s-times", other) for other in pages if other != "s-times")
-    assert "s-times.md ... (it measures times: nothing else executes meanwhile)" in proc.stdout
+    found = {doc.split("/")[-1]: r for doc, r in records(src, out) if r}
+    assert sorted(found) == sorted(pages)
+    spans = {stem: _span(r.start, r.end) for stem, r in found.items()}
+    assert _overlap(spans["p-x-long"], spans["q-y-long"])  # nothing shared: side by side
+    assert not _overlap(spans["p-x-long"], spans["r-x-short"])  # both build examples/x
+    assert [c.alone for c in found["s-times"].cells] == [False, True]
+    assert not any(c.alone for stem in ("p-x-long", "q-y-long", "r-x-short") for c in found[stem].cells)
+    timed = next(c for c in found["s-times"].cells if c.alone)
+    others = [_span(c.start, c.end) for stem, r in found.items() if stem != "s-times" for c in r.cells]
+    assert not any(_overlap(_span(timed.start, timed.end), other) for other in others)
+    assert "s-times.md ... (it measures times: its cells hold the engine alone)" in proc.stdout

@@ -47,6 +47,12 @@ def test_status_page_shows_each_pages_execution_as_its_artefact_records_it(built
     engines = {record.engine for _, record in expected if record}
     if len(engines) == 1:
         assert f"모든 페이지를 같은 엔진({engines.pop()})에서 실행했습니다." in profile.get_text(" ", strip=True)
+    # Every cell that measured a time (the book's four timing pages have some) held the engine alone, and the
+    # page says how many: the records' own start and end of each cell show no overlap with another page's.
+    timed = sum(1 for _, record in expected if record for cell in record.cells if cell.alone)
+    assert timed >= 4
+    assert (f"시간을 잰 셀 {timed}개는 모두 다른 페이지의 셀이 하나도 실행되지 않는 동안 실행되었습니다"
+            in profile.get_text(" ", strip=True))
     for doc, record in expected:
         assert record is not None, f"{doc} has no artefact"
         _, where, seconds, slowest = rows[doc]

@@ -98,14 +98,14 @@ def test_no_page_imports_the_build_tooling() -> None:
 _TIMES = re.compile(r"\.seconds\b|perf_counter|step_seconds\(|monotonic\(")
 
 
-def test_every_page_that_measures_a_time_says_so_and_executes_alone() -> None:
-    """A page whose cells read a stopwatch says ``measures: [time]`` in its front matter, so the build executes it
-    with no other page executing; the others do not say it (they may execute beside another page)."""
+def test_every_page_that_measures_a_time_says_so() -> None:
+    """A page whose cells read a stopwatch says ``measures: [time]`` in its front matter, so each of its cells (but
+    the ``untimed`` ones) executes holding the engine alone; the others do not say it."""
     from tests.conftest import ROOT
 
     for page in artefacts.notebook_pages(ROOT):
         timed = bool(_TIMES.search(page.read_text(encoding="utf-8")))
-        assert artefacts.page_traits(ROOT, page).alone == timed, (
+        assert artefacts.page_traits(ROOT, page).times == timed, (
             f"{page.name}: {'reads' if timed else 'reads no'} stopwatch but "
             f"{'does not say' if timed else 'says'} measures: [time]")
 
@@ -117,7 +117,7 @@ def test_pages_that_build_the_same_example_never_execute_together() -> None:
     assert pages["chapters/04-1-multistage"].conflicts(pages["chapters/04-3-reproducible"])  # examples/webapi
     assert not pages["chapters/04-1-multistage"].conflicts(pages["chapters/04-4-python"])
     assert pages["chapters/04-9-closing"].conflicts(pages["chapters/04-4-python"])  # it lists all of examples/
-    assert pages["chapters/01-why-small"].conflicts(pages["status"])  # 01 measures times
+    assert not pages["chapters/01-why-small"].conflicts(pages["status"])  # its timed cells hold the engine alone
 
 
 def test_a_bad_measures_or_jobs_value_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,3 +131,29 @@ def test_a_bad_measures_or_jobs_value_is_one_sentence(tmp_path: Path, monkeypatc
     monkeypatch.setenv("CH09_JOBS", "two")
     with pytest.raises(DockerLabError, match=r"^CH09_JOBS must be a whole number of pages, at least 1 \(it is 'two'\)"):
         artefacts.default_jobs()
+
+
+def test_an_exclusive_turn_waits_for_the_shared_ones_and_holds_off_new_ones(tmp_path: Path) -> None:
+    """engine_turn across processes: while another process holds a shared turn, an exclusive one waits; while
+    the exclusive one is held, a new shared one waits."""
+    import subprocess
+    import sys
+    import time
+
+    script = ("import sys, time; from pathlib import Path; from dockerlab.artefacts import engine_turn\n"
+              "with engine_turn(Path(sys.argv[1]), alone=sys.argv[2] == 'x'):\n"
+              "    print(time.time(), flush=True); time.sleep(float(sys.argv[3])); print(time.time(), flush=True)\n")
+
+    def holder(kind: str, seconds: float) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-c", script, str(tmp_path), kind, str(seconds)],
+                                stdout=subprocess.PIPE, text=True)
+
+    shared = holder("s", 1.5)
+    time.sleep(0.5)
+    alone = holder("x", 1.0)
+    time.sleep(0.5)
+    late = holder("s", 0.1)
+    spans = [tuple(map(float, p.communicate(timeout=30)[0].split())) for p in (shared, alone, late)]
+    (s0, s1), (x0, x1), (l0, l1) = spans
+    assert x0 >= s1  # the exclusive turn began after the shared one ended
+    assert l0 >= x1  # the shared one asked for meanwhile began after the exclusive one ended
