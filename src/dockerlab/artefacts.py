@@ -46,7 +46,7 @@ COMMON_INPUTS = ("src", "requirements.txt", "pyproject.toml")
 #: them): editing them changes how pages are executed or rendered, not what a cell computes, so they are not
 #: a page's input. ``tests/unit/test_artefacts.py`` checks that no page imports one.
 TOOLING = ("__main__.py", "artefacts.py", "bookbuild.py", "cli.py", "korean_search.py", "notebooks.py",
-           "rehearsal.py", "sphinxext.py")
+           "particles.py", "rehearsal.py", "sphinxext.py")
 #: Where an execution ran, when it is not this machine's own build (the CI matrix job sets it).
 WHERE_ENV = "CH09_EXECUTED_WHERE"
 CELL_TIMEOUT = 1800

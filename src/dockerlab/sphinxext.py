@@ -329,10 +329,31 @@ def _notebook_download(app: Sphinx, pagename: str, templatename: str, context: d
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def _particles_agree(app: Sphinx, doctree: nodes.document) -> None:
+    """The particle right after each glued value agrees with how the value is read ("1.81MB가", "119MB로",
+    "36%와"): the page was written before the build measured the value (``dockerlab.particles``)."""
+    from dockerlab.particles import fix_following
+
+    for pasted in list(doctree.findall(nodes.inline)):
+        if not any(c.startswith("pasted") for c in pasted.get("classes", [])):
+            continue
+        parent = pasted.parent
+        if parent is None:
+            continue
+        index = parent.index(pasted)
+        if index + 1 >= len(parent.children) or not isinstance(parent[index + 1], nodes.Text):
+            continue
+        text = parent[index + 1]
+        fixed = fix_following(pasted.astext(), str(text))
+        if fixed != str(text):
+            parent.replace(text, nodes.Text(fixed))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # Before the theme (priority 500) builds its download menu from the context.
     app.connect("html-page-context", _notebook_download, priority=400)
     app.connect("env-get-outdated", _outdated)
     app.connect("env-before-read-docs", _load_artefacts)
     app.add_directive("execution-profile", ExecutionProfile)
-    return {"version": "2", "env_version": 2, "parallel_read_safe": False, "parallel_write_safe": True}
+    app.connect("doctree-read", _particles_agree)
+    return {"version": "3", "env_version": 3, "parallel_read_safe": False, "parallel_write_safe": True}
