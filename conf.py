@@ -60,6 +60,9 @@ nb_execution_show_tb = True
 nb_execution_timeout = 1800
 nb_execution_in_temp = False
 nb_merge_streams = True
+# The toggle of a hidden code cell, in the reader's language (myst-nb's default is "Show code cell source").
+nb_code_prompt_show = "코드 셀 보기"
+nb_code_prompt_hide = "코드 셀 숨기기"
 # Helper tables are Markdown outputs; MyST (not CommonMark) renders pipe tables and admonitions.
 nb_render_markdown_format = "myst"
 

@@ -118,7 +118,7 @@ def test_search_snippets_show_the_pages_prose_not_buttons_or_hidden_code(site, p
     assert snippets and all(s.strip() for s in snippets)
     for text in snippets:
         assert "System Settings" not in text and "Light Dark" not in text, text
-        assert "Show code cell source" not in text and "from dockerlab" not in text, text
+        assert "코드 셀 보기" not in text and "from dockerlab" not in text, text
     layers = page.locator("#search-results li", has=page.locator("a[href*='03-2-layers']")).first
     assert "인스트럭션은 저마다 레이어를" in layers.inner_text()
 

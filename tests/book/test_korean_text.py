@@ -1,4 +1,4 @@
-"""What a Korean reader reads: every particle right after a glued value agrees with how the value is read."""
+"""What a Korean reader reads: particles that agree with the measured values, and Korean controls."""
 
 from __future__ import annotations
 
@@ -23,3 +23,14 @@ def test_every_particle_after_a_measured_value_agrees_with_it(built_book) -> Non
             checked += 1
     assert checked > 100, "the pages should glue many values into their prose"
     assert wrong == []
+
+
+def test_the_toggle_of_a_hidden_code_cell_is_korean(built_book) -> None:
+    toggles, english = 0, []
+    for path in sorted(built_book.html_dir.rglob("*.html")):
+        docname = path.relative_to(built_book.html_dir).with_suffix("").as_posix()
+        page = built_book.page(docname)
+        toggles += sum(1 for s in page.select("details.hide summary") if "코드 셀 보기" in s.get_text())
+        if "Show code cell" in page.get_text() or "Hide code cell" in page.get_text():
+            english.append(docname)
+    assert toggles > 50 and english == []
