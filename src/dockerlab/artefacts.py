@@ -448,15 +448,22 @@ class Traits:
     execute together. ``times`` is a page whose front matter says ``measures: time``: each of its code cells
     (but those tagged :data:`UNTIMED_TAG`) executes holding the engine alone (:func:`engine_turn`).
 
+    Two pages that measure times do not execute together either: most of their cells hold the engine alone, so
+    they would wait for each other while another page could use the second slot.
+
     >>> a, b = Traits(frozenset({"examples/hello"}), False), Traits(frozenset({"examples/webapi"}), True)
     >>> a.conflicts(b), a.conflicts(Traits(frozenset({"*"}), False)), a.conflicts(a)
     (False, True, True)
+    >>> b.conflicts(Traits(frozenset({"examples/x"}), True))
+    True
     """
 
     examples: frozenset[str]
     times: bool
 
     def conflicts(self, other: Traits) -> bool:
+        if self.times and other.times:
+            return True  # their cells would mostly wait for each other's: another page uses the second slot better
         if ("*" in self.examples and other.examples) or ("*" in other.examples and self.examples):
             return True
         return bool(self.examples & other.examples)
@@ -495,11 +502,12 @@ def startable(waiting: Sequence[str], running: Iterable[str], traits: dict[str, 
     ``jobs`` at once, and never one beside a page it conflicts with (:meth:`Traits.conflicts`).
 
     >>> t = {"b": Traits(frozenset({"x"}), False), "c": Traits(frozenset({"x"}), False),
-    ...      "d": Traits(frozenset({"y"}), True), "e": Traits(frozenset({"z"}), False)}
+    ...      "d": Traits(frozenset({"y"}), True), "e": Traits(frozenset({"z"}), False),
+    ...      "f": Traits(frozenset({"w"}), True)}
     >>> startable(["b", "c", "d", "e"], [], t, 2), startable(["c", "d", "e"], ["b"], t, 2)
     (['b', 'd'], ['d'])
-    >>> startable(["c", "e"], ["b"], t, 3)
-    ['e']
+    >>> startable(["c", "e"], ["b"], t, 3), startable(["f", "e"], ["d"], t, 2)
+    (['e'], ['e'])
     """
     chosen: list[str] = []
     busy = list(running)

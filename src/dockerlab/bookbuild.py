@@ -290,10 +290,25 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
                 slow = ", ".join(f"{c.seconds:.0f} s in cell {c.index + 1} ({c.what})" for c in record.slowest(2))
                 say(f"dockerlab: executed {rel} in {record.seconds:.1f} s; slowest: {slow}")
     except KeyboardInterrupt:
-        for proc in running.values():
-            _stop(proc)
+        _stop_all(list(running.values()))
         raise
     return failure
+
+
+def _stop_all(procs: list[subprocess.Popen[str]], grace: float = 30.0) -> None:
+    """Stop the pages still executing: Ctrl-C reached them too, a ``kill`` of the build did not, so each is told
+    (SIGTERM) and given ``grace`` seconds in all before it is killed. What their kernels leave, the build's
+    ``stop_owners`` and ``sweep`` undo."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _start_child(source: Path, out: Path, page: Path, timeout: int) -> subprocess.Popen[str]:
