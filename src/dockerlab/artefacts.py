@@ -424,6 +424,11 @@ def profile_text(root: Path, out: Path, cells: int = 3) -> str:
     """The execution profile as plain text: per page its seconds, where and when, and its slowest cells;
     the total last. What ``python -m dockerlab profile`` prints."""
     lines = []
+    try:
+        setup = json.loads((out / "reports" / "setup.json").read_text(encoding="utf-8"))
+        lines.append("set-up (make html): " + ", ".join(f"{k} {float(v):.1f}s" for k, v in setup.items()))
+    except (OSError, ValueError, AttributeError):
+        pass
     total = 0.0
     for doc, record in records(root, out):
         if record is None:
@@ -436,6 +441,11 @@ def profile_text(root: Path, out: Path, cells: int = 3) -> str:
         for cell in record.slowest(cells):
             lines.append(f"{'':36}{cell.seconds:7.1f}s  cell {cell.index + 1:>2}: {cell.what}")
     lines.append(f"{'total':34} {total:7.1f}s")
+    spans = [(datetime.fromisoformat(r.start), datetime.fromisoformat(r.end)) for _, r in records(root, out)
+             if r is not None and r.start and r.end]
+    if spans:
+        wall = (max(e for _, e in spans) - min(b for b, _ in spans)).total_seconds()
+        lines.append(f"{'wall (first start to last end)':34} {wall:7.1f}s")
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from dockerlab.errors import DockerLabError
@@ -49,15 +50,32 @@ def _html(args: argparse.Namespace) -> int:
             print(f"make html: set-up failed ({what}); no HTML was left in {out / 'html'}.", file=sys.stderr)
             return 1
 
+        spent: dict[str, float] = {}
         for script in ("install-deps", "ensure-docker"):
+            began = time.monotonic()
             if subprocess.run([str(root / "scripts" / script)], cwd=root).returncode != 0:
                 return setup_failed(f"scripts/{script}, see above")
+            spent[f"scripts/{script}"] = time.monotonic() - began
+        began = time.monotonic()
         try:
             _ensure_bases([])
         except DockerLabError as err:
             print(f"dockerlab: error: {err}", file=sys.stderr)
             return setup_failed("the base images")
+        spent["bases"] = time.monotonic() - began
+        _record_setup(out, spent)
         return build(root, out, force=_pages(root, args.force))
+
+
+def _record_setup(out: Path, spent: dict[str, float]) -> None:
+    """Say how long each set-up step took, and keep it in ``<out>/reports/setup.json`` for ``profile``."""
+    import json
+
+    print("make html: set-up " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent.items()))
+    reports = out / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "setup.json").write_text(json.dumps({k: round(v, 1) for k, v in spent.items()}, indent=1) + "\n",
+                                        encoding="utf-8")
 
 
 def _pages(root: Path, names: list[str] | None) -> list[Path]:
