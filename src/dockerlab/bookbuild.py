@@ -221,9 +221,9 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
     ``force``; return the first failure or ``None``.
 
     Each page executes in a child process of its own, up to ``jobs`` (:func:`dockerlab.artefacts.default_jobs`)
-    at once, as :func:`dockerlab.artefacts.startable` allows: never two pages that build the same example. A
-    page that measures times (``measures: time``) executes each cell holding the engine alone
-    (:func:`dockerlab.artefacts.engine_turn`): nothing else executes while it measures. After a failure no page starts;
+    at once, as :func:`dockerlab.artefacts.startable` allows: never two pages that build the same example, and a
+    page that measures times (``measures: time``) beside none, each of its cells holding the engine alone
+    (:func:`dockerlab.artefacts.engine_turn`). After a failure no page starts;
     those executing finish. Each page that finishes keeps its artefact whatever happens to another one. Every
     line printed goes to ``log`` too.
     """
@@ -266,7 +266,7 @@ def execute_stale(source: Path, out: Path, *, only: list[Path] | None = None, fo
             if failure is None:
                 for doc in startable(waiting, running, traits, jobs):
                     waiting.remove(doc)
-                    lone = " (it measures times: its cells hold the engine alone)" if traits[doc].times else ""
+                    lone = " (it measures times: it executes alone)" if traits[doc].times else ""
                     say(f"dockerlab: executing {by_doc[doc].relative_to(source)} ...{lone}")
                     running[doc] = _start_child(source, out, by_doc[doc], timeout)
             else:

@@ -276,4 +276,4 @@ def test_pages_execute_side_by_side_but_a_timed_cell_holds_the_engine_alone(tmp_
     timed = next(c for c in found["s-times"].cells if c.alone)
     others = [_span(c.start, c.end) for stem, r in found.items() if stem != "s-times" for c in r.cells]
     assert not any(_overlap(_span(timed.start, timed.end), other) for other in others)
-    assert "s-times.md ... (it measures times: its cells hold the engine alone)" in proc.stdout
+    assert "s-times.md ... (it measures times: it executes alone)" in proc.stdout

@@ -117,7 +117,7 @@ def test_pages_that_build_the_same_example_never_execute_together() -> None:
     assert pages["chapters/04-1-multistage"].conflicts(pages["chapters/04-3-reproducible"])  # examples/webapi
     assert not pages["chapters/04-1-multistage"].conflicts(pages["chapters/04-4-python"])
     assert pages["chapters/04-9-closing"].conflicts(pages["chapters/04-4-python"])  # it lists all of examples/
-    assert not pages["chapters/01-why-small"].conflicts(pages["status"])  # its timed cells hold the engine alone
+    assert pages["chapters/01-why-small"].conflicts(pages["status"])  # a page that measures times executes alone
 
 
 def test_a_bad_measures_or_jobs_value_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
