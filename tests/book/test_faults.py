@@ -235,7 +235,7 @@ with shaped_netns(rate_mbit=10) as link, cold_node() as node, local_registry() a
 
 def test_a_cell_timeout_leaves_no_engine_registry_namespace_link_mount_or_folder(tmp_path: Path, engine) -> None:
     before = _leftovers()
-    src = mini_book(tmp_path, STARTS_EVERYTHING, timeout=45)
+    src = mini_book(tmp_path, STARTS_EVERYTHING, timeout=25)  # the cell starts all three in about 10 s
     proc = build(src, tmp_path / "out")
     assert_failed_cleanly(proc, tmp_path / "out")
     assert "CellTimeoutError" in last_line(proc)

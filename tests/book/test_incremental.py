@@ -255,10 +255,10 @@ def test_pages_execute_side_by_side_but_a_timed_cell_holds_the_engine_alone(tmp_
     for name in ("x", "y", "z"):
         (src / "examples" / name).mkdir(parents=True)
         (src / "examples" / name / "f.txt").write_text(name)
-    pages = {"p-x-long": (["examples/x"], [(1.5, False), (1.5, False)], False),
-             "q-y-long": (["examples/y"], [(1.5, False), (1.5, False)], False),
-             "r-x-short": (["examples/x"], [(0.5, False)], False),
-             "s-times": (["examples/z"], [(1.5, True), (1.0, False)], True)}
+    pages = {"p-x-long": (["examples/x"], [(1.0, False), (1.0, False)], False),
+             "q-y-long": (["examples/y"], [(1.0, False), (1.0, False)], False),
+             "r-x-short": (["examples/x"], [(0.3, False)], False),
+             "s-times": (["examples/z"], [(0.5, True), (0.5, False)], True)}
     for stem, (depends, cells, timed) in pages.items():
         (src / "chapters" / f"{stem}.md").write_text(_sleeping_chapter(stem, depends, cells, measures_time=timed))
     out = tmp_path / "out"
