@@ -6,12 +6,12 @@ Screenshots of every page are kept in test-artifacts/screenshots/ (CI uploads th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
 import pytest
 
-from dockerlab import image_stats
 from tests.book.conftest import search_results, serve
 from tests.conftest import ROOT
 
@@ -40,12 +40,13 @@ def test_every_page_loads_without_console_errors_and_is_screenshotted(built_book
         assert page.errors == [], f"{doc}: {page.errors}"
 
 
-def test_glued_sizes_are_visible(site, page, engine) -> None:
+def test_glued_sizes_are_visible(site, page) -> None:
+    # That each size equals the engine's is checked on the built pages (test_scratch, test_figures); here, that a
+    # glued size reaches the reader's screen. The engine may no longer hold the image (the clean-slate tests).
     page.goto(f"{site}/chapters/02-1-scratch.html", wait_until="networkidle")
     shown = page.locator(".pasted-text")
     assert shown.count() > 5
-    hello = image_stats("ch09/hello:latest").human
-    target = page.locator(".pasted-text", has_text=hello).first
+    target = page.locator(".pasted-text").filter(has_text=re.compile(r"^\d+(\.\d+)?[kMG]?B$")).first
     target.scroll_into_view_if_needed()
     assert target.is_visible()
 
