@@ -36,8 +36,6 @@ _SIZE_UNIT = re.compile(r"(?:[kKMGTP]i?)?B$")
 #: How each digit is read alone (after a decimal point): 영 일 이 삼 사 오 육 칠 팔 구.
 _DIGIT = {"0": Ending.CONSONANT, "1": Ending.RIEUL, "2": Ending.VOWEL, "3": Ending.CONSONANT, "4": Ending.VOWEL,
           "5": Ending.VOWEL, "6": Ending.CONSONANT, "7": Ending.RIEUL, "8": Ending.RIEUL, "9": Ending.VOWEL}
-#: A whole number's last spoken place when it ends in zeros: 십 백 천 만 ... 억 ... 조.
-_PLACE = {1: Ending.CONSONANT, 2: Ending.CONSONANT, 3: Ending.CONSONANT, 4: Ending.CONSONANT}
 _NUMBER = re.compile(r"(\d[\d,]*)(?:\.(\d+))?$")
 
 
@@ -68,10 +66,10 @@ def ending(text: str) -> Ending | None:
     whole, decimals = match.group(1).replace(",", ""), match.group(2)
     if decimals:
         return _DIGIT[decimals[-1]]
-    zeros = len(whole) - len(whole.rstrip("0"))
-    if zeros == 0 or whole.strip("0") == "":
+    if not whole.endswith("0") or whole.strip("0") == "":
         return _DIGIT[whole[-1]]
-    return _PLACE.get(zeros, Ending.CONSONANT)  # 만 (ㄴ), 억 (ㄱ), 조 (ㄴ): every larger place ends in a consonant
+    # A whole number ending in zeros ends on its last spoken place: 십, 백, 천, 만, 억, 조 all end in a consonant.
+    return Ending.CONSONANT
 
 
 def agree(value: str, particle: str) -> str:
