@@ -6,7 +6,10 @@ folder and writes two files under ``<out>/artefacts/``:
 * ``<docname>.ipynb`` -- the executed notebook, outputs and glue included;
 * ``<docname>.json`` -- how it was measured (:class:`Record`): the digest of its inputs (the page, its
   ``depends:`` folders, the helper package, the pinned requirements), the engine and buildx versions, the
-  machine, where (``$CH09_EXECUTED_WHERE``, e.g. a CI job) and when, and every code cell's seconds.
+  machine, where (``$CH09_EXECUTED_WHERE``, e.g. a CI job) and when, every code cell's seconds, and what the
+  engine said of each of the book's images right after the page ran (:func:`book_images`): the book tests
+  compare a page's figures with that, so they hold where the site is rendered on a machine that never
+  built the images (the CI's render job) and after the clean-slate tests removed them.
 
 An artefact is *current* while the digest it records equals :func:`page_digest` of the checkout now.
 Rendering (``dockerlab.sphinxext``) builds the site from current artefacts and executes nothing; ``make html``
@@ -172,6 +175,10 @@ class Record:
     end: str
     seconds: float
     cells: list[Cell] = field(default_factory=list)
+    #: Every image of the book's on the engine right after the page ran, by tag (:func:`book_images`).
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The engine's image store then (``overlay2``, ``containerd``; ``-`` when none answered).
+    store: str = "-"
 
     def slowest(self, count: int = 3) -> list[Cell]:
         """The ``count`` slowest cells, slowest first."""
@@ -184,7 +191,26 @@ class Record:
         return cls(str(data["page"]), str(data["digest"]), {str(k): str(v) for k, v in data["inputs"].items()},
                    str(data["engine"]), str(data["buildx"]), {str(k): str(v) for k, v in data["machine"].items()},
                    str(data["where"]), str(data["user"]), str(data["start"]), str(data["end"]),
-                   float(data["seconds"]), cells)
+                   float(data["seconds"]), cells, dict(data.get("images") or {}), str(data.get("store", "-")))
+
+    def image(self, tag: str) -> Any:
+        """What the engine said of ``tag`` right after this page ran (a :class:`dockerlab.measure.ImageStats`).
+
+        Raises ``KeyError`` naming the page when the engine held no image of the book's by that tag then.
+        """
+        from dockerlab.measure import ImageStats
+
+        if tag not in self.images:
+            raise KeyError(f"{self.page}: the engine held no image tagged {tag} when the page had run")
+        data = self.images[tag]
+        return ImageStats(tag=tag, id=str(data["id"]), size=int(data["size"]), layers=int(data["layers"]),
+                          digests=tuple(data.get("digests") or ()),
+                          labels=tuple((str(k), str(v)) for k, v in data.get("labels") or ()))
+
+    def diff_ids(self, tag: str) -> list[str]:
+        """The diff IDs of ``tag``'s layers right after this page ran (``RootFS.Layers``)."""
+        self.image(tag)  # the same one sentence when there was no such image
+        return [str(d) for d in self.images[tag].get("diff_ids") or []]
 
 
 def artefact_paths(out: Path, doc: str) -> tuple[Path, Path]:
@@ -322,6 +348,53 @@ def machine() -> dict[str, str]:
             "kernel": platform.release(), "os": pretty, "arch": platform.machine()}
 
 
+def book_images(root: Path, client: Any | None = None) -> dict[str, dict[str, Any]]:
+    """What the engine says now of every image of the book's it holds, by tag, as ``image_stats`` reads it.
+
+    The book's images are those tagged in its ``ch09/`` namespace, the bases it names (``golang:1.19``, ...)
+    and those its ledger recorded as built; a reader's own images are never read. With no engine answering
+    (a page that needs none, as in the unit tests' small books) there is nothing to say: ``{}``.
+    """
+    from docker.errors import DockerException
+
+    from dockerlab.bases import KNOWN_BASES
+    from dockerlab.engine import resolve_api
+    from dockerlab.errors import EngineUnavailable
+    from dockerlab.measure import image_stats
+    from dockerlab.ownership import TAG_PREFIX, recorded_images
+
+    api: Any
+    built = {image.id for image in recorded_images(root)}
+    try:
+        api = resolve_api(client)
+        entries = api.images()
+    except (EngineUnavailable, DockerException, OSError):
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        for tag in entry.get("RepoTags") or []:
+            if tag and "<none>" not in tag and (tag.startswith(TAG_PREFIX) or tag in KNOWN_BASES
+                                                or entry.get("Id") in built):
+                stats = image_stats(tag, client)
+                diff_ids = (api.inspect_image(stats.id).get("RootFS") or {}).get("Layers") or []
+                found[tag] = {"id": stats.id, "size": stats.size, "layers": stats.layers,
+                              "diff_ids": list(diff_ids), "digests": list(stats.digests),
+                              "labels": [list(kv) for kv in stats.labels]}
+    return dict(sorted(found.items()))
+
+
+def _store(client: Any | None = None) -> str:
+    from docker.errors import DockerException
+
+    from dockerlab.errors import EngineUnavailable
+    from dockerlab.measure import image_store_name
+
+    try:
+        return image_store_name(client)
+    except (EngineUnavailable, DockerException, OSError):
+        return "-"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -333,8 +406,12 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def execute_page(root: Path, out: Path, page: Path, timeout: int = CELL_TIMEOUT) -> Record:
+def execute_page(root: Path, out: Path, page: Path, timeout: int = CELL_TIMEOUT,
+                 docker_api: Any | None = None) -> Record:
     """Execute ``page`` in its own folder and write its artefact; return its record.
+
+    ``docker_api`` is a client of the engine whose images the record describes afterwards
+    (:func:`book_images`; default: the one ``docker`` reaches).
 
     A failing or timed-out cell raises :class:`NotebookError` naming the page and the cell's error; the
     page's old artefact is removed first, so no artefact of it looks current afterwards.
@@ -398,9 +475,12 @@ def execute_page(root: Path, out: Path, page: Path, timeout: int = CELL_TIMEOUT)
                               cell_summary(cell.source), began_at.isoformat(timespec="milliseconds"),
                               ended_at.isoformat(timespec="milliseconds"), is_alone(cell)))
     engine, buildx = _versions()
+    end = _now()
+    images = book_images(root, docker_api)
     record = Record(page=f"{doc}.md", digest=digest, inputs=inputs, engine=engine, buildx=buildx,
                     machine=machine(), where=os.environ.get(WHERE_ENV) or f"local ({socket.gethostname()})",
-                    user=_user(), start=start, end=_now(), seconds=round(seconds, 2), cells=cells)
+                    user=_user(), start=start, end=end, seconds=round(seconds, 2), cells=cells, images=images,
+                    store=_store(docker_api))
     _write_atomically(notebook_path, nbformat.writes(notebook))
     _write_atomically(record_path, json.dumps(asdict(record), indent=1, ensure_ascii=False) + "\n")
     return record

@@ -36,17 +36,18 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]], ali
     return "\n".join(lines)
 
 
-def size_header(client: Any | None = None, what: str = "크기") -> str:
-    """The header of a size column: what ``docker image ls`` prints, and on which image store.
+def size_header(client: Any | None = None, what: str = "크기", *, store: str | None = None) -> str:
+    """The header of a size column: what ``docker image ls`` prints, and on which image store (``store``, or
+    the one ``client``'s engine uses).
 
     >>> class Engine:
     ...     def info(self): return {"Driver": "overlay2", "DriverStatus": []}
-    >>> size_header(Engine())
-    '크기 (docker image ls, overlay2)'
+    >>> size_header(Engine()), size_header(store="containerd")
+    ('크기 (docker image ls, overlay2)', '크기 (docker image ls, containerd)')
     """
     from dockerlab.measure import image_store_name
 
-    return f"{what} (docker image ls, {image_store_name(client)})"
+    return f"{what} (docker image ls, {store or image_store_name(client)})"
 
 
 def images_table(images: Iterable[ImageStats], client: Any | None = None) -> str:

@@ -25,7 +25,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from dockerlab.artefacts import Record, read_record, records
 from dockerlab.bookbuild import INPUTS, executed_pages, reusable_build
+from dockerlab.measure import ImageStats
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +52,52 @@ class Book:
     def page(self, docname: str) -> BeautifulSoup:
         """The parsed HTML of ``docname`` (e.g. ``chapters/02-1-scratch``)."""
         return BeautifulSoup((self.html_dir / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+
+    def record(self, docname: str) -> Record:
+        """How ``docname`` was executed: its artefact's record (engine, machine, cells, the book's images)."""
+        record = read_record(self.out, docname)
+        assert record is not None, f"{docname}: no artefact under {self.out}"
+        return record
+
+    def image(self, docname: str, tag: str) -> ImageStats:
+        """What the engine said of ``tag`` right after ``docname`` executed (``docker image inspect`` and
+        ``docker image ls``), read from the page's artefact.
+
+        A page's figures are compared with this, not with the engine as it is when the tests run: the site may
+        be rendered and tested on a machine that never built the images (the workflow's render job), and a
+        later page or test may have rebuilt or removed the tag.
+        """
+        return self.record(docname).image(tag)
+
+    def require_on_engine(self, docname: str, tags: list[str]) -> None:
+        """Skip the calling test, saying why, unless the engine holds now exactly the images ``tags`` that
+        ``docname`` left: for the few tests that read an image's files, which no record keeps. Where the book
+        was executed on another machine (the workflow's render job) or the clean-slate tests removed them,
+        those images are not here; ``make html && make test`` on one machine runs these tests."""
+        from docker.errors import DockerException
+
+        from dockerlab import docker_client
+
+        record = self.record(docname)
+        api = docker_client().api
+        for tag in tags:
+            try:
+                here = api.inspect_image(tag)["Id"]
+            except DockerException:
+                here = None
+            if here != record.image(tag).id:
+                pytest.skip(f"{docname} was executed at {record.where}, and this engine does not hold the {tag} "
+                            "it left: this test reads the image's files")
+
+    def images(self) -> dict[str, ImageStats]:
+        """Every image of the book's as the engine held it once the whole book had executed: for each tag,
+        what the engine said of it after the last page (by end time) that ran with it on the engine."""
+        found: dict[str, tuple[str, ImageStats]] = {}
+        for _doc, record in records(self.src, self.out):
+            for tag in record.images if record else ():
+                if tag not in found or found[tag][0] < record.end:
+                    found[tag] = (record.end, record.image(tag))
+        return {tag: stats for tag, (_, stats) in sorted(found.items())}
 
     def build(self) -> subprocess.CompletedProcess[str]:
         """Build again in place (incremental) and return the finished process."""

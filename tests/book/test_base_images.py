@@ -8,9 +8,7 @@ import json
 import re
 
 import pytest
-from docker.errors import ImageNotFound
 
-from dockerlab import image_stats
 from dockerlab.bases import is_available
 
 PAGES = ["chapters/02-2-busybox", "chapters/02-3-alpine", "chapters/02-4-scratch-pitfalls", "chapters/02-5-compare"]
@@ -48,8 +46,8 @@ def test_every_image_size_in_a_table_is_the_engine_size(built_book, engine, page
         for row in rows[1:]:
             tag = _tag(row[0])
             try:
-                stats = image_stats(tag)
-            except ImageNotFound:
+                stats = built_book.image(page, tag)
+            except KeyError:  # the engine held no such image when the page had run
                 assert row[1] == "사용할 수 없음", (
                     f"{page}: {tag} is shown with a size but the engine has no such image")
                 assert not re.search(r"\d", " ".join(row[1:])), f"{page}: numbers shown for the missing {tag}"
@@ -66,7 +64,7 @@ def test_every_glued_image_size_is_the_engine_size_and_is_on_the_page(built_book
     pairs = [(key[: -len("_tag")], tag) for key, tag in glued.items() if key.endswith("_tag")]
     assert len(pairs) >= 2, f"{page}: fewer than two image sizes glued with their tag"
     for key, tag in pairs:
-        stats = image_stats(str(tag))
+        stats = built_book.image(page, str(tag))
         assert glued[key] == stats.human, f"{page}: {key} glued {glued[key]}, engine says {stats.human} for {tag}"
         assert glued[f"{key}_bytes"] == stats.size, key
         assert stats.human in shown, f"{page}: {key} ({stats.human}) is not shown in the prose"

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from dockerlab import human_size, image_stats
+from dockerlab import human_size
 from dockerlab.leaks import find_bytes
 
 PAGE = "03-5-buildkit"
@@ -44,7 +44,7 @@ def test_glued_sizes_equal_the_engine(built_book, engine) -> None:
     pairs = [(key[: -len("_tag")], str(tag)) for key, tag in glued.items() if key.endswith("_tag")]
     assert len(pairs) >= 8, "the page glues too few image sizes"
     for key, tag in pairs:
-        stats = image_stats(tag)
+        stats = built_book.image(DOC, tag)
         assert (glued[key], glued[f"{key}_bytes"]) == (stats.human, stats.size), (key, tag)
     shown = {s.get_text(strip=True) for s in built_book.page(DOC).select(".pasted-text")}
     assert glued["bk_copy_chmod"] in shown and glued["bk_run_chmod"] in shown
@@ -52,7 +52,7 @@ def test_glued_sizes_equal_the_engine(built_book, engine) -> None:
 
 def test_copy_chmod_saves_one_binary_as_the_prose_says(built_book, engine) -> None:
     glued = _glue(built_book)
-    run, copy = image_stats("ch09/bk-chmod:run-chmod"), image_stats("ch09/bk-chmod:copy-chmod")
+    run, copy = built_book.image(DOC, "ch09/bk-chmod:run-chmod"), built_book.image(DOC, "ch09/bk-chmod:copy-chmod")
     assert glued["bk_chmod_saved_bytes"] == run.size - copy.size
     assert abs(glued["bk_chmod_saved_bytes"] - glued["bk_direnv_bytes"]) <= 4096
     assert glued["bk_chmod_saved"] == human_size(run.size - copy.size)
@@ -63,7 +63,7 @@ def test_images_table_equals_the_engine(built_book, engine) -> None:
     tags = [row[0] for row in rows[1:]]
     assert len(tags) == 19 and all(t.startswith("ch09/bk-") for t in tags)
     for tag, size, exact, layers in rows[1:]:
-        stats = image_stats(tag)
+        stats = built_book.image(DOC, tag)
         assert (size, exact, int(layers)) == (stats.human, f"{stats.size:,}", stats.layers), tag
 
 
@@ -75,6 +75,7 @@ def test_leak_table_is_what_a_search_of_the_images_finds(built_book, engine) -> 
     for how, where, _instruction in rows[1:]:
         shown.setdefault(VARIANTS[how], []).append(where)
     assert set(shown) == set(VARIANTS.values())
+    built_book.require_on_engine(DOC, [f"ch09/bk-secret:{variant}" for variant in shown])
     for variant, places in shown.items():
         found = [f.where for f in find_bytes(f"ch09/bk-secret:{variant}", token)]
         assert places == (found or ["없음"]), variant
@@ -89,7 +90,7 @@ def test_the_link_table_shows_the_engines_diff_ids(built_book, engine) -> None:
     for _n, dockerfile, base, _step, _export, _seconds, shown_id in main[1:]:
         variant = dockerfile.removeprefix("Dockerfile.")
         tag = f"ch09/bk-link:{variant}-{base.split(':')[1]}"
-        assert engine.api.inspect_image(tag)["RootFS"]["Layers"][-1][7:19] == shown_id, tag
+        assert built_book.record(DOC).diff_ids(tag)[-1][7:19] == shown_id, tag
     # On this engine the COPY of both Dockerfiles is the same step: the second pair was answered from cache.
     assert [row[3] for row in main[1:]][2:] == ["CACHED", "CACHED"]
     # On the containerd store the --link layer kept its diff ID across the base change; the plain COPY did not.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from dockerlab import image_stats
 from dockerlab.report import size_header
 from dockerlab.stages import dockerfile_stages, needed_by, stages_through
 
@@ -41,21 +40,22 @@ def _prose(soup) -> str:
 
 def test_multistage_sizes_table_matches_the_engine(built_book, engine) -> None:
     page = built_book.page(MULTISTAGE)
-    rows = _tag_rows(_table_with(page, "단일 스테이지 이미지 대비"), size_header(engine))
+    store = built_book.record(MULTISTAGE).store
+    rows = _tag_rows(_table_with(page, "단일 스테이지 이미지 대비"), size_header(store=store))
     assert set(rows) >= {"ch09/webapi:single", "golang:1.19", *RUNTIMES, "ch09/webapi:scratch-no-ca"}
     for tag, shown in rows.items():
-        assert shown == image_stats(tag, engine).human, tag
+        assert shown == built_book.image(MULTISTAGE, tag).human, tag
 
 
 def test_multistage_prose_sizes_and_ratios_match_the_engine(built_book, engine) -> None:
     text = _prose(built_book.page(MULTISTAGE))
-    single = image_stats("ch09/webapi:single", engine).size
+    single = built_book.image(MULTISTAGE, "ch09/webapi:single").size
     for tag in ("ch09/webapi:single", "golang:1.19", *RUNTIMES):
-        assert image_stats(tag, engine).human in text, tag
+        assert built_book.image(MULTISTAGE, tag).human in text, tag
     for tag in RUNTIMES:
-        ratio = f"{100 * image_stats(tag, engine).size / single:.2f}%"
+        ratio = f"{100 * built_book.image(MULTISTAGE, tag).size / single:.2f}%"
         assert ratio in text, (tag, ratio)
-    largest = max(image_stats(t, engine).size for t in RUNTIMES)
+    largest = max(built_book.image(MULTISTAGE, t).size for t in RUNTIMES)
     verdict = "1% 이하입니다" if largest <= 0.01 * single else "1%를 넘습니다"
     assert f"{100 * largest / single:.2f}%" in text and verdict in text
 
@@ -63,7 +63,7 @@ def test_multistage_prose_sizes_and_ratios_match_the_engine(built_book, engine) 
 def test_ratio_column_matches_the_sizes_in_the_same_row(built_book, engine) -> None:
     table = _table_with(built_book.page(MULTISTAGE), "단일 스테이지 이미지 대비")
     header = table[0]
-    single = image_stats("ch09/webapi:single", engine).size
+    single = built_book.image(MULTISTAGE, "ch09/webapi:single").size
     for row in table[1:]:
         exact = int(row[header.index("정확한 바이트 수")].replace(",", ""))
         assert row[header.index("단일 스테이지 이미지 대비")] == f"{100 * exact / single:.2f}%"
@@ -126,8 +126,8 @@ def test_builders_glued_counts_and_times_match_the_page(built_book, engine) -> N
     tested = next(o for o in outputs_of(page) if "--target test --build-arg TEST_RUN=" in o)
     passed = [line for line in tested.splitlines() if line.startswith("--- PASS")]
     assert glued["test_count"] == str(len(passed)) and len(passed) > 0
-    assert glued["test_image"] == image_stats("ch09/webapi:test", engine).human
-    assert glued["buildkit_image"] == image_stats("ch09/webapi:buildkit", engine).human
+    assert glued["test_image"] == built_book.image(BUILDERS, "ch09/webapi:test").human
+    assert glued["buildkit_image"] == built_book.image(BUILDERS, "ch09/webapi:buildkit").human
     for key in ("test_seconds", "same_value_seconds", "pruning_buildkit_seconds", "pruning_classic_seconds",
                 "gc_mount_first_step", "gc_mount_edited_step", "gc_none_first_step", "gc_none_edited_step",
                 "node_first_seconds", "node_again_seconds"):
@@ -179,17 +179,18 @@ def test_builders_page_shows_both_builders_own_words(built_book) -> None:
 
 def test_floor_sizes_match_the_engine_and_equal_the_files(built_book, engine) -> None:
     page = built_book.page(CLOSING)
-    rows = _tag_rows(_table_with(page, "실행 파일을 만든 방법"), size_header(engine, what="이미지 크기"))
+    store = built_book.record(CLOSING).store
+    rows = _tag_rows(_table_with(page, "실행 파일을 만든 방법"), size_header(what="이미지 크기", store=store))
     assert set(rows) == {f"ch09/floor:{t}" for t in ("go", "go-stripped", "c-glibc", "c-nolibc", "tiny-elf")}
     for tag, shown in rows.items():
-        assert shown == image_stats(tag, engine).human, tag
+        assert shown == built_book.image(CLOSING, tag).human, tag
     equality = _table_with(page, "일반 파일 바이트 합")
     header = equality[0]
     for row in equality[1:]:
-        reported = int(row[header.index(size_header(engine, what="엔진이 보고한 크기"))].replace(",", ""))
+        reported = int(row[header.index(size_header(what="엔진이 보고한 크기", store=store))].replace(",", ""))
         files = int(row[header.index("일반 파일 바이트 합")].replace(",", ""))
         links = int(row[header.index("링크 경로 길이 합")].replace(",", ""))
-        assert reported == image_stats(row[0], engine).size
+        assert reported == built_book.image(CLOSING, row[0]).size
         assert reported in (files, files + links), row  # the engine's size is one of the two sums
         assert row[header.index("엔진 크기 =")] != "다름"
         if row[0].startswith("ch09/floor:"):
@@ -203,11 +204,11 @@ def test_closing_table_lists_every_book_image_largest_first_with_engine_sizes(bu
     exact = [int(row[header.index("정확한 바이트 수")].replace(",", "")) for row in table[1:]]
     assert exact == sorted(exact, reverse=True)
     for tag, row in zip(tags, table[1:], strict=True):
-        assert row[header.index("크기")] == image_stats(tag, engine).human, tag
+        assert row[header.index("크기")] == built_book.image(CLOSING, tag).human, tag
     # Images of every section are there, as built by this build.
     for tag in ("ch09/hello:latest", "ch09/webapi:single", *RUNTIMES, "ch09/floor:tiny-elf", "golang:1.19"):
         assert tag in tags, tag
     assert not [t for t in tags if t.startswith("ch09/test-") or t.startswith("127.0.0.1:")]
     prose = _prose(built_book.page(CLOSING))
-    assert tags[0] in prose and image_stats(tags[0], engine).human in prose
+    assert tags[0] in prose and built_book.image(CLOSING, tags[0]).human in prose
     assert tags[-1] in prose

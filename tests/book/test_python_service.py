@@ -3,7 +3,6 @@ and the compiler table says what the single-stage and runtime images hold."""
 
 from __future__ import annotations
 
-from dockerlab import image_stats
 from dockerlab.report import size_header
 from tests.book.test_multistage import _prose, _table_with
 from tests.book.test_techniques import _glue
@@ -19,10 +18,10 @@ def test_size_table_matches_the_engine_and_its_ratio_column(built_book, engine) 
     header = table[0]
     rows = {row[0]: row for row in table[1:]}
     assert list(rows) == [*SINGLE, *RUNTIMES]
-    reference = image_stats(SINGLE[0], engine).size
+    reference = built_book.image(PAGE, SINGLE[0]).size
     for tag, row in rows.items():
-        stats = image_stats(tag, engine)
-        assert row[header.index(size_header(engine))] == stats.human, tag
+        stats = built_book.image(PAGE, tag)
+        assert row[header.index(size_header(store=built_book.record(PAGE).store))] == stats.human, tag
         assert int(row[header.index("정확한 바이트 수")].replace(",", "")) == stats.size, tag
         assert row[-1] == f"{100 * stats.size / reference:.1f}%", tag
 
@@ -52,7 +51,7 @@ def test_glued_sizes_equal_the_engine_and_appear_in_the_prose(built_book, engine
     assert {tag for _, tag in pairs} >= {*SINGLE, *RUNTIMES, "ch09/distroless-python3:debian12"}
     text = _prose(built_book.page(PAGE))
     for key, tag in pairs:
-        stats = image_stats(tag, engine)
+        stats = built_book.image(PAGE, tag)
         assert glued[key] == stats.human and glued[f"{key}_bytes"] == stats.size, (key, tag)
         assert stats.human in text, (key, tag)
     assert "psutil could not be compiled from sources" in text

@@ -7,7 +7,6 @@ import ast
 import json
 import re
 
-from dockerlab import image_stats
 from dockerlab.reproducible import DIGEST
 
 PAGE = "chapters/04-3-reproducible"
@@ -89,7 +88,7 @@ def test_the_books_engine_table_matches_the_engine(built_book, engine) -> None:
     first_at, second_at, same_at = (table[0].index(h) for h in ("첫 번째 이미지 ID", "두 번째 이미지 ID", "같은가"))
     assert [rows[k][same_at] for k in ("1 hello", "2 hello", "3 hello", "4 webapi")] == ["다름", "같음", "다름", "다름"]
     for key, tag in (("3 hello", "ch09/repro-hello:latest"), ("4 webapi", "ch09/repro-webapi:latest")):
-        assert rows[key][second_at] == image_stats(tag, engine).short_id, key
+        assert rows[key][second_at] == built_book.image(PAGE, tag).short_id, key
         assert rows[key][first_at] != rows[key][second_at]
     assert rows["2 hello"][first_at] == rows["2 hello"][second_at]
 

@@ -1,6 +1,5 @@
 """What a reader of the scratch page sees equals what the engine says."""
 
-from dockerlab import image_stats
 
 PAGE = "chapters/02-1-scratch"
 
@@ -18,7 +17,7 @@ def test_images_table_matches_docker_image_inspect(built_book, engine) -> None:
     shown = {row[0]: row for row in rows[1:]}
     assert {"ch09/hello:latest", "ch09/rootfs-base:latest"} <= set(shown)
     for tag, (_, size, exact, layers) in shown.items():
-        stats = image_stats(tag)
+        stats = built_book.image(PAGE, tag)
         assert size == stats.human, tag
         assert exact == f"{stats.size:,}", tag
         assert int(layers) == stats.layers, tag
@@ -26,8 +25,8 @@ def test_images_table_matches_docker_image_inspect(built_book, engine) -> None:
 
 def test_prose_shows_the_measured_hello_and_rootfs_sizes(built_book, engine) -> None:
     soup = built_book.page(PAGE)
-    hello = image_stats("ch09/hello:latest")
-    rootfs = image_stats("ch09/rootfs-base:latest")
+    hello = built_book.image(PAGE, "ch09/hello:latest")
+    rootfs = built_book.image(PAGE, "ch09/rootfs-base:latest")
     paragraphs = {p.get_text(" ", strip=True): [s.get_text(strip=True) for s in p.select(".pasted-text")]
                   for p in soup.select("article p")}
     hello_par = next(v for k, v in paragraphs.items() if k.startswith("ch09/hello:latest 의 크기는"))

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from dockerlab import human_size, image_stats
+from dockerlab import human_size
 from dockerlab.efficiency import analyze_image, percent_text
 
 PAGES = ["03-1-build-context", "03-2-layers", "03-3-base-and-binary", "03-4-efficiency"]
@@ -52,7 +52,7 @@ def test_every_glued_image_size_equals_the_engine(built_book, engine, page) -> N
     pairs = [(key[: -len("_tag")], str(tag)) for key, tag in glued.items() if key.endswith("_tag")]
     assert len(pairs) >= 3, f"{page} glues too few image sizes"
     for key, tag in pairs:
-        stats = image_stats(tag)
+        stats = built_book.image(f"chapters/{page}", tag)
         assert glued[key] == stats.human, (key, tag)
         assert glued[f"{key}_bytes"] == stats.size, (key, tag)
     assert any(glued[key] in shown for key, _ in pairs), f"{page}: no glued image size appears in the prose"
@@ -64,7 +64,7 @@ def test_images_tables_equal_the_engine(built_book, engine, page) -> None:
     assert tables, f"{page} shows no table of images"
     for rows in tables:
         for tag, size, exact, layers in rows[1:]:
-            stats = image_stats(tag)
+            stats = built_book.image(f"chapters/{page}", tag)
             assert (size, exact, int(layers)) == (stats.human, f"{stats.size:,}", stats.layers), tag
 
 
@@ -83,7 +83,7 @@ def test_before_after_table_equals_the_engine(built_book, engine) -> None:
     (rows,) = _tables(built_book.page("chapters/03-4-efficiency"), "기법")
     assert len(rows) - 1 == len(PAIRS)
     for (_, before_size, after_size, saved), (before, after) in zip(rows[1:], PAIRS, strict=False):
-        b, a = image_stats(f"ch09/{before}"), image_stats(f"ch09/{after}")
+        b, a = (built_book.image("chapters/03-4-efficiency", f"ch09/{tag}") for tag in (before, after))
         assert (before_size, after_size) == (b.human, a.human), (before, after)
         assert b.size > a.size, f"{before} is not larger than {after}"
         assert saved == human_size(b.size - a.size)

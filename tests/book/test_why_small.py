@@ -6,8 +6,6 @@ import ast
 import json
 import re
 
-from dockerlab import docker_client, image_stats
-
 PAGE = "chapters/01-why-small"
 IMAGES = ("ch09/hello:latest", "busybox:latest", "debian:bookworm-slim", "debian:bookworm", "golang:1.19")
 KEYS = {"ch09/hello:latest": "hello", "busybox:latest": "busybox", "debian:bookworm-slim": "slim",
@@ -72,13 +70,13 @@ def test_every_overlay2_size_shown_is_the_engines_own_figure(built_book, engine)
         shown = _column(table, OVERLAY2)
         assert set(shown) == set(IMAGES)
         for tag, size in shown.items():
-            assert size == image_stats(tag).human, tag
+            assert size == built_book.image(PAGE, tag).human, tag
 
 
 def test_exact_bytes_and_layers_match_docker_image_inspect(built_book, engine) -> None:
     table = _table(built_book.page(PAGE), "정확한 바이트 수 (overlay2)")
     for tag, _, exact, layers in table[1:]:
-        stats = image_stats(tag)
+        stats = built_book.image(PAGE, tag)
         assert exact == f"{stats.size:,}", tag
         assert int(layers) == stats.layers, tag
 
@@ -87,7 +85,7 @@ def test_transfer_size_is_smaller_and_node_disk_at_least_the_image(built_book, e
     table = _table(built_book.page(PAGE), "압축 비")
     wire, disk = _column(table, "전송 크기 (레지스트리)"), _column(table, "노드 디스크 (overlay2)")
     for tag in IMAGES:
-        size = image_stats(tag).size
+        size = built_book.image(PAGE, tag).size
         assert 0 < _bytes(wire[tag]) < size, tag  # gzip on the wire
         assert _bytes(disk[tag]) >= size * 0.99, tag  # unpacked on the node (3 significant digits shown)
 
@@ -111,7 +109,7 @@ def test_the_containerd_store_counts_the_transfer_size_plus_the_unpacked_snapsho
                   + int(str(glued[f"{key}_config_bytes"]).replace(",", "")))
         assert glued[f"{key}_c_inspect_bytes"] == served, tag
         # The same image looks bigger, and takes more disk, on the containerd store.
-        assert glued[f"{key}_c_ls_bytes"] > image_stats(tag).size, tag
+        assert glued[f"{key}_c_ls_bytes"] > built_book.image(PAGE, tag).size, tag
         assert _column(disks, "노드 디스크 (containerd)")[tag] == glued[f"{key}_c_disk"], tag
         assert glued[f"{key}_c_disk_bytes"] > glued[f"{key}_disk_bytes"], tag
     # The prose shows the arithmetic with these very values, and the engine it ran on.
@@ -119,7 +117,7 @@ def test_the_containerd_store_counts_the_transfer_size_plus_the_unpacked_snapsho
     for key in ("golang_c_inspect", "golang_c_df_df", "golang_c_ls", "golang_manifest_bytes", "golang_config_bytes",
                 "golang_c_disk", "golang_disk_ratio", "engine_version"):
         assert str(glued[key]) in pasted, key
-    assert glued["engine_version"] == docker_client().version()["Version"]
+    assert glued["engine_version"] == built_book.record(PAGE).engine
 
 
 def test_the_page_shows_what_the_cli_printed_on_each_store(built_book) -> None:
@@ -167,7 +165,7 @@ def test_prose_sizes_come_from_the_measurements(built_book, engine) -> None:
     assert not [s for s in sizes if s not in in_tables], "a size in the prose that no table shows"
     span = next(p for p in soup.select("article p") if p.get_text(" ", strip=True).startswith("가장 작은"))
     shown = [s.get_text(strip=True) for s in span.select(".pasted-text")]
-    assert shown[:2] == [image_stats("ch09/hello:latest").human, image_stats("golang:1.19").human]
+    assert shown[:2] == [built_book.image(PAGE, "ch09/hello:latest").human, built_book.image(PAGE, "golang:1.19").human]
 
 
 def test_the_pull_time_chart_is_on_the_page_and_referenced(built_book) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from dockerlab import artefacts
 from dockerlab.errors import NotebookError
 from tests.book.conftest import myst_notebook
+from tests.unit.fakes import FakeAPIClient
 
 
 def _book(tmp_path: Path, body: str) -> Path:
@@ -31,7 +33,9 @@ def test_an_executed_page_leaves_its_notebook_and_a_record_of_each_cell(tmp_path
     out = tmp_path / "out"
     page = root / "chapters" / "a.md"
     assert artefacts.stale_pages(root, out) == [page]
-    record = artefacts.execute_page(root, out, page)
+    api = FakeAPIClient()
+    api.add_image("ch09/x:latest", size=640)
+    record = artefacts.execute_page(root, out, page, docker_api=api)
     notebook = json.loads(artefacts.artefact_paths(out, "chapters/a")[0].read_text())
     code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     assert ["".join(o.get("text", "")) for o in code[1]["outputs"]] == ["one\n"]
@@ -41,6 +45,7 @@ def test_an_executed_page_leaves_its_notebook_and_a_record_of_each_cell(tmp_path
     assert record.slowest(1)[0].index == 0 and record.cells[0].seconds >= 0.5
     assert record.seconds >= record.cells[0].seconds
     assert record == artefacts.read_record(out, "chapters/a")
+    assert record.image("ch09/x:latest").human == "640B" and record.store == "overlay2"
     assert artefacts.stale_pages(root, out) == []
     (root / "examples" / "x" / "f.txt").write_text("two\n")  # an input listed in depends: changed
     assert artefacts.stale_pages(root, out) == [page]
@@ -51,10 +56,10 @@ def test_a_failing_cell_names_the_page_and_leaves_no_artefact(tmp_path: Path) ->
     root = _book(tmp_path, SLEEPS)
     out = tmp_path / "out"
     page = root / "chapters" / "a.md"
-    artefacts.execute_page(root, out, page)
+    artefacts.execute_page(root, out, page, docker_api=FakeAPIClient())
     page.write_text(myst_notebook("A", ["examples/x"], "```{code-cell} ipython3\nraise ValueError('no x')\n```\n"))
     with pytest.raises(NotebookError) as caught:
-        artefacts.execute_page(root, out, page)
+        artefacts.execute_page(root, out, page, docker_api=FakeAPIClient())
     assert caught.value.cell_error == "ValueError: no x"
     assert str(caught.value) == "chapters/a.md: a cell failed: ValueError: no x"
     assert artefacts.read_record(out, "chapters/a") is None
@@ -157,3 +162,35 @@ def test_an_exclusive_turn_waits_for_the_shared_ones_and_holds_off_new_ones(tmp_
     (s0, s1), (x0, x1), (l0, l1) = spans
     assert x0 >= s1  # the exclusive turn began after the shared one ended
     assert l0 >= x1  # the shared one asked for meanwhile began after the exclusive one ended
+
+
+def test_a_record_keeps_what_the_engine_said_of_the_books_images_and_only_of_those(tmp_path: Path) -> None:
+    from dockerlab.ownership import record_image
+
+    api = FakeAPIClient()
+    api.add_image("ch09/hello:latest", size=1_820_000, layers=1, labels={"org.ch09book.example": "hello"})
+    api.add_image("golang:1.19", size=888_000_000, layers=7)
+    api.add_image("readers/own:1", size=5)  # a reader's image: never read
+    built = api.add_image("mine:v1", size=77, layers=2)  # a tag of the reader's on an image the book built
+    root = tmp_path / "book"
+    record_image(built, "mine:v1", root)
+    images = artefacts.book_images(root, api)
+    assert list(images) == ["ch09/hello:latest", "golang:1.19", "mine:v1"]
+    record = artefacts.Record("chapters/a.md", "d", {}, "26.1.5", "-", {}, "here", "root", "s", "e", 1.0,
+                              images=images, store="overlay2")
+    again = artefacts.Record.from_json(json.loads(json.dumps(dataclasses.asdict(record))))
+    hello = again.image("ch09/hello:latest")
+    assert (hello.size, hello.layers, hello.human, hello.label("org.ch09book.example")) == (1_820_000, 1, "1.82MB",
+                                                                                           "hello")
+    assert again.diff_ids("golang:1.19") == api.inspect_image("golang:1.19")["RootFS"]["Layers"]
+    assert again.store == "overlay2"
+    with pytest.raises(KeyError, match="chapters/a.md: the engine held no image tagged readers/own:1"):
+        again.image("readers/own:1")
+
+
+def test_no_engine_answering_leaves_no_images_in_the_record(tmp_path: Path) -> None:
+    import docker
+
+    nowhere = docker.APIClient(base_url=f"unix://{tmp_path}/no-such.sock", version="1.45")
+    assert artefacts.book_images(tmp_path, nowhere) == {}
+    assert artefacts._store(nowhere) == "-"
