@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import pytest
@@ -30,14 +31,53 @@ def site(built_book) -> Iterator[str]:
         yield url
 
 
-def test_every_page_loads_without_console_errors_and_is_screenshotted(built_book, site, page) -> None:
+@dataclass
+class Visit:
+    """What one page of the site did in the browser: its HTTP status, whether its title showed, the console
+    errors, page errors and failed requests it logged, and axe-core's serious and critical violations."""
+
+    status: int | None
+    title_visible: bool
+    errors: list[str]
+    violations: list[tuple[str, str, int]]
+
+
+@pytest.fixture(scope="module")
+def tour(built_book, site, browser) -> dict[str, Visit]:
+    """Every page visited once, as a reader opens it: loaded until the network settles, screenshotted into
+    test-artifacts/screenshots/, checked with axe-core. The tests below read what each visit found."""
+    from axe_playwright_python.sync_playwright import Axe
+
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for doc in _pages(built_book):
-        response = page.goto(f"{site}/{doc}.html", wait_until="networkidle")
-        assert response is not None and response.status == 200, doc
-        assert page.locator("article h1").first.is_visible(), doc
-        page.screenshot(path=str(SHOTS / f"{doc.replace('/', '__')}.png"), full_page=True)
-        assert page.errors == [], f"{doc}: {page.errors}"
+    axe = Axe()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: r.status >= 400 and errors.append(f"HTTP {r.status}: {r.url}"))
+    visits = {}
+    try:
+        for doc in _pages(built_book):
+            errors.clear()
+            response = page.goto(f"{site}/{doc}.html", wait_until="networkidle")
+            title = page.locator("article h1").first.is_visible()
+            page.screenshot(path=str(SHOTS / f"{doc.replace('/', '__')}.png"), full_page=True)
+            logged = list(errors)  # what the page itself logged, before axe-core is injected into it
+            bad = [v for v in axe.run(page).response["violations"] if v.get("impact") in ("serious", "critical")]
+            visits[doc] = Visit(response.status if response else None, title, logged,
+                                [(v["id"], v["impact"], len(v["nodes"])) for v in bad])
+    finally:
+        context.close()
+    return visits
+
+
+def test_every_page_loads_without_console_errors_and_is_screenshotted(built_book, tour) -> None:
+    assert list(tour) == _pages(built_book)
+    for doc, visit in tour.items():
+        assert visit.status == 200 and visit.title_visible, doc
+        assert (SHOTS / f"{doc.replace('/', '__')}.png").stat().st_size > 0, doc
+        assert visit.errors == [], f"{doc}: {visit.errors}"
 
 
 def test_glued_sizes_are_visible(site, page) -> None:
@@ -95,20 +135,8 @@ def test_notebook_and_source_downloads(built_book, site, page) -> None:
     assert any("hello, scratch!" in "".join(o.get("text", "")) for o in outputs)
 
 
-# The console-error test waits for the network to settle on every page; the tests below only read what the page
-# shows once it has loaded (its scripts and styles), so they wait for "load" and not 500 ms of network silence.
-def test_no_serious_or_critical_accessibility_violations(built_book, site, page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe = Axe()
-    problems = {}
-    for doc in _pages(built_book):
-        page.goto(f"{site}/{doc}.html", wait_until="load")
-        results = axe.run(page)
-        bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-        if bad:
-            problems[doc] = [(v["id"], v["impact"], len(v["nodes"])) for v in bad]
-    assert problems == {}
+def test_no_serious_or_critical_accessibility_violations(tour) -> None:
+    assert {doc: visit.violations for doc, visit in tour.items() if visit.violations} == {}
 
 
 def test_search_snippets_show_the_pages_prose_not_buttons_or_hidden_code(site, page) -> None:
