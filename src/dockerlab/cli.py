@@ -186,6 +186,17 @@ def _budgets(args: argparse.Namespace) -> int:
     return 0 if all(b.ok for b in results) else 1
 
 
+def _lint_cells(args: argparse.Namespace) -> int:
+    from dockerlab.notebooks import lint_cells
+
+    findings = lint_cells(Path(args.source).resolve())
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"dockerlab: {len(findings)} findings in the pages' code cells.", file=sys.stderr)
+    return 1 if findings else 0
+
+
 def _on_book(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str,
              func: object) -> argparse.ArgumentParser:
     """A subcommand that works on a checkout (``--source``) and its build output (``--out``)."""
@@ -232,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alone", action="store_true",
                    help="before each page, remove what the book made on the engine (bases kept): each page runs alone")
     p.set_defaults(func=_notebooks)
+    p = _on_book(sub, "lint-cells", "ruff over every page's code cells; findings name the page and its line",
+                 _lint_cells)
     p = sub.add_parser("budgets", help="check every example image against budgets.toml")
     p.add_argument("--file", default="budgets.toml")
     p.add_argument("--reset", action="store_true",
