@@ -31,8 +31,9 @@ test: venv checks engine bases test-deps ## The tests in tiers (unit, integratio
 alone: venv engine bases ## Every page executed alone after make clean-docker, as a docker-group reader (slow)
 	$(PY) -m pytest -m alone
 
-checks: venv ## Static checks and doctests: ruff, mypy --strict on src/, the docstrings' examples (no engine needed)
+checks: venv ## Static checks and doctests: ruff (also over the pages' code cells), mypy --strict on src/, doctests
 	$(PY) -m ruff check .
+	$(PY) -m dockerlab lint-cells
 	$(PY) -m mypy
 	$(PY) -m pytest -q -rfE --doctest-modules src
 

@@ -80,9 +80,12 @@ def execute_all(
     return done
 
 
-#: Rules that notebook idioms break on purpose: an import in a later cell (E402), and a trailing ``;`` that keeps
-#: a cell's last value from being shown (E703).
-CELL_RUFF_IGNORES = ("E402", "E703")
+#: Rules that notebook idioms break on purpose: an import in a later cell (E402), a trailing ``;`` that keeps
+#: a cell's last value from being shown (E703), and the layout of an import block (I001): ruff's isort writes a
+#: long ``from … import (…)`` one name per line, which would lengthen the first cell of every page by a screen.
+#: And E501: ruff counts a Hangul syllable as two columns, and the cells' Korean sentences are wrapped at 120
+#: characters like the Markdown around them (44 lines would break otherwise, all of them Korean text).
+CELL_RUFF_IGNORES = ("E402", "E703", "I001", "E501")
 
 
 def cell_code(page: Path) -> tuple[str, list[int]]:
