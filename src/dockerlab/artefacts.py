@@ -48,7 +48,7 @@ COMMON_INPUTS = ("src", "requirements.txt", "pyproject.toml")
 #: The modules of the helper package that run the build and never run in a page's kernel (no cell imports
 #: them): editing them changes how pages are executed or rendered, not what a cell computes, so they are not
 #: a page's input. ``tests/unit/test_artefacts.py`` checks that no page imports one.
-TOOLING = ("__main__.py", "artefacts.py", "bookbuild.py", "cli.py", "korean_search.py", "notebooks.py",
+TOOLING = ("__main__.py", "artefacts.py", "bookbuild.py", "bookimages.py", "cli.py", "korean_search.py", "notebooks.py",
            "particles.py", "rehearsal.py", "sphinxext.py")
 #: Where an execution ran, when it is not this machine's own build (the CI matrix job sets it).
 WHERE_ENV = "CH09_EXECUTED_WHERE"
@@ -498,6 +498,17 @@ def _user() -> str:
 def records(root: Path, out: Path) -> list[tuple[str, Record | None]]:
     """Every notebook page's docname and its artefact's record (``None`` when it has none), in book order."""
     return [(docname(root, p), read_record(out, docname(root, p))) for p in notebook_pages(root)]
+
+
+def latest_images(root: Path, out: Path) -> dict[str, tuple[str, Record]]:
+    """Every image of the book's any page's record saw, by tag: the docname and record of the last page (by end
+    time) that ran with it on its engine, whose figures stand for it once the whole book has executed."""
+    found: dict[str, tuple[str, Record]] = {}
+    for doc, record in records(root, out):
+        for tag in record.images if record else ():
+            if record is not None and (tag not in found or found[tag][1].end < record.end):
+                found[tag] = (doc, record)
+    return dict(sorted(found.items()))
 
 
 def profile_text(root: Path, out: Path, cells: int = 3) -> str:

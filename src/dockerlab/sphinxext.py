@@ -1,5 +1,6 @@
-"""Sphinx extension: render notebook pages from their execution artefacts, show the execution profile, and
-offer each executed notebook as a download.
+"""Sphinx extension: render notebook pages from their execution artefacts, show the execution profile and the
+table of every image the book made (both from the artefacts' records), and offer each executed notebook as a
+download.
 
 Rendering executes nothing. Each notebook page was executed beforehand into an artefact
 (``dockerlab.artefacts``: the executed notebook and a record of how it was measured). Before Sphinx reads a
@@ -240,7 +241,8 @@ def _load_artefacts(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> 
 
 def _outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
     """A notebook page whose artefact is another execution than the one Sphinx rendered is read again; so is a
-    page that shows the execution profile, when any artefact changed."""
+    page that reads every record (the execution profile, the table of the book's images), when any artefact
+    changed."""
     store = _store(env)
     for doc in [d for d in store if d not in env.found_docs or d in removed]:
         del store[doc]
@@ -305,6 +307,58 @@ class ExecutionProfile(SphinxDirective):
         return [container]
 
 
+class BookImages(SphinxDirective):
+    """``{book-images}``: every image the book made, largest first, as the pages' records saw it (tag, where it
+    came from, size, exact bytes, layers), then a numbered figure of their sizes whose
+    caption is the directive's content. ``:name:`` names the figure for ``{numref}``. Executes nothing."""
+
+    has_content = True
+    option_spec = {"name": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        import os
+
+        from dockerlab.bookimages import collect, table, write_chart
+
+        _profile_pages(self.env).add(self.env.docname)
+        images = collect(_root(self.env.app), _out(self.env.app))
+        if not images:
+            raise self.error("no page's execution record lists an image of the book's: execute the pages first "
+                             "(`make html` does)")
+        container = nodes.container(classes=["book-images"])
+        self.state.nested_parse(StringList(table(images).splitlines(), source=self.env.docname),
+                                self.content_offset, container)
+        figure = nodes.figure()
+        # Written beside the artefacts; Sphinx copies it into _images as it does the pages' own figures.
+        chart = write_chart(images, _out(self.env.app) / "figures" / "book-images.svg")
+        page_dir = Path(self.env.doc2path(self.env.docname)).parent
+        figure += nodes.image(uri=os.path.relpath(chart, page_dir),
+                              alt="이 책이 만든 모든 이미지의 크기를 비교한 막대 그래프")
+        caption = nodes.container()
+        self.state.nested_parse(self.content, self.content_offset, caption)
+        if caption.children and isinstance(caption[0], nodes.paragraph):
+            figure += nodes.caption(caption[0].rawsource, "", *caption[0].children)
+        self.add_name(figure)
+        return [container, figure]
+
+
+def book_images_role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
+                     options: dict[str, Any] | None = None, content: list[str] | None = None
+                     ) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+    """``{book-images}`count``` and the other :data:`dockerlab.bookimages.FACTS`: one figure of the table of
+    the book's images in prose, pasted as a glued value is (so the particle after it agrees)."""
+    from dockerlab.bookimages import collect, fact
+
+    env = inliner.document.settings.env
+    _profile_pages(env).add(env.docname)
+    try:
+        value = fact(collect(_root(env.app), _out(env.app)), text.strip())
+    except ValueError as err:
+        message = inliner.reporter.error(f"{{book-images}}`{text}`: {err}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.inline(value, value, classes=["pasted-text"])], []
+
+
 def _code(text: str) -> str:
     """``text`` as inline code in a table cell (no smart quotes, no Markdown inside)."""
     fence = "``" if "`" in text else "`"
@@ -355,5 +409,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", _outdated)
     app.connect("env-before-read-docs", _load_artefacts)
     app.add_directive("execution-profile", ExecutionProfile)
+    app.add_directive("book-images", BookImages)
+    app.add_role("book-images", book_images_role)
     app.connect("doctree-read", _particles_agree)
     return {"version": "3", "env_version": 3, "parallel_read_safe": False, "parallel_write_safe": True}

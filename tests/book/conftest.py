@@ -14,6 +14,7 @@ import functools
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from dockerlab.artefacts import Record, read_record, records
+from dockerlab.artefacts import Record, latest_images, read_record
 from dockerlab.bookbuild import INPUTS, executed_pages, reusable_build
 from dockerlab.measure import ImageStats
 
@@ -92,12 +93,7 @@ class Book:
     def images(self) -> dict[str, ImageStats]:
         """Every image of the book's as the engine held it once the whole book had executed: for each tag,
         what the engine said of it after the last page (by end time) that ran with it on the engine."""
-        found: dict[str, tuple[str, ImageStats]] = {}
-        for _doc, record in records(self.src, self.out):
-            for tag in record.images if record else ():
-                if tag not in found or found[tag][0] < record.end:
-                    found[tag] = (record.end, record.image(tag))
-        return {tag: stats for tag, (_, stats) in sorted(found.items())}
+        return {tag: record.image(tag) for tag, (_, record) in latest_images(self.src, self.out).items()}
 
     def build(self) -> subprocess.CompletedProcess[str]:
         """Build again in place (incremental) and return the finished process."""
@@ -127,12 +123,24 @@ def copy_sources(dest: Path) -> Path:
 
 def run_build(src: Path, out: Path) -> subprocess.CompletedProcess[str]:
     """``python -m dockerlab build`` (sphinx-build -nW --keep-going) of ``src`` into ``out``."""
-    env_path = f"{src / 'src'}"
-    return subprocess.run(
-        [sys.executable, "-m", "dockerlab", "build", "--source", str(src), "--out", str(out)],
-        cwd=src, capture_output=True, text=True, timeout=3600,
-        env={**__import__("os").environ, "PYTHONPATH": env_path, "CH09_ROOT": str(src)},
-    )
+    argv = [sys.executable, "-m", "dockerlab", "build", "--source", str(src), "--out", str(out)]
+    # A session of its own: a Ctrl-C of the test run reaches the build once, from here, and the build is given
+    # the time to stop its pages and sweep what they started (a second engine, a link, a folder), as it does
+    # for a reader's Ctrl-C. subprocess.run would SIGKILL it in the middle of that.
+    proc = subprocess.Popen(argv, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(src / "src"), "CH09_ROOT": str(src)})
+    try:
+        stdout, stderr = proc.communicate(timeout=3600)
+    except BaseException:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="session")
