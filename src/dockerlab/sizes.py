@@ -44,15 +44,38 @@ def format_percent(part: float, whole: float = 1.0, *, digits: int) -> str:
     """``part / whole`` as a percentage with ``digits`` decimals (``part`` alone is a ratio when ``whole`` is 1);
     "–" when it is not a number, "∞" when it is infinite. Every percentage the helper prints comes from here.
 
+    A value that is not zero but would print as zero says how small it is ("0.1% 미만"), and zero is "0%":
+    never "0.0%", which reads as a measurement of nothing.
+
     >>> format_percent(1, 8, digits=1), format_percent(0.25, digits=2), format_percent(float("nan"), digits=2)
     ('12.5%', '25.00%', '–')
+    >>> format_percent(3, 10_000, digits=1), format_percent(-3, 10_000, digits=2), format_percent(0, 5, digits=1)
+    ('0.1% 미만', '-0.03%', '0%')
     """
     value = 100.0 * part / whole
     if math.isnan(value):
         return "–"
     if math.isinf(value):
         return "∞"
-    return f"{value:.{digits}f}%"
+    return small_amount(value, digits=digits, unit="%")
+
+
+def small_amount(value: float, *, digits: int, unit: str) -> str:
+    """``value`` with ``digits`` decimals and ``unit`` (``%``, ``%p``, ``초``), as the book writes a figure in
+    prose: "0" and the unit for zero, and "less than the last digit" for a value that would round to zero (its
+    size only; the sentence says which way).
+
+    >>> small_amount(0.04, digits=1, unit="초"), small_amount(0.0, digits=2, unit="%p"), small_amount(1.25, digits=1,
+    ...                                                                                              unit="초")
+    ('0.1초 미만', '0%p', '1.2초')
+    """
+    if value == 0:
+        return f"0{unit}"
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        step = f"{10.0 ** -digits:.{digits}f}"
+        return f"{step}{unit} 미만"  # in size only: the sentence says which way
+    return f"{text}{unit}"
 
 
 def ratio_text(part: float, whole: float) -> str:
